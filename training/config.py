@@ -1,0 +1,44 @@
+"""Hyperparameters of a training run, validated up front so a bad value fails before any work."""
+
+from dataclasses import asdict, dataclass
+
+from vaeport.training.errors import ConfigError
+from vaeport.training.model import ACTIVATIONS
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    latent_dim: int = 10
+    hidden: tuple[int, ...] = (512, 256)
+    activation: str = "relu"
+    epochs: int = 80
+    batch_size: int = 128
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    seed: int = 0
+    threads: int | None = None
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        checks = [
+            (self.latent_dim >= 1, f"latent_dim must be at least 1, got {self.latent_dim}"),
+            (len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
+             f"hidden must list one or more positive widths, got {self.hidden}"),
+            (self.activation in ACTIVATIONS,
+             f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"),
+            (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+            (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
+            (self.threads is None or self.threads >= 1, f"threads must be at least 1, got {self.threads}"),
+            (self.train_limit is None or self.train_limit >= 1, f"train_limit must be at least 1, got {self.train_limit}"),
+            (self.test_limit is None or self.test_limit >= 1, f"test_limit must be at least 1, got {self.test_limit}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

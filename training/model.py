@@ -1,0 +1,75 @@
+"""The VAE: an MLP encoder to a diagonal Gaussian posterior and a mirrored MLP decoder.
+
+Encoder and decoder are separate modules because they ship as separate ONNX graphs.
+The decoder returns logits for training (BCE-with-logits is stable where a sigmoid
+saturates); the exported decoder graph applies the sigmoid, as the contract asks.
+"""
+
+import torch
+from torch import nn
+
+IMAGE_PIXELS = 28 * 28
+ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
+
+
+def _mlp(widths: list[int], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width_in, width_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(width_in, width_out), ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """``image [N, 1, 28, 28]`` in [0, 1] -> ``mu, logvar [N, D]``."""
+
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu"):
+        super().__init__()
+        self.body = _mlp([IMAGE_PIXELS, *hidden], activation)
+        self.mu = nn.Linear(hidden[-1], latent_dim)
+        self.logvar = nn.Linear(hidden[-1], latent_dim)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.body(image.flatten(1))
+        return self.mu(features), self.logvar(features)
+
+
+class Decoder(nn.Module):
+    """``z [N, D]`` -> pixel logits ``[N, 1, 28, 28]``."""
+
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu"):
+        super().__init__()
+        widths = [latent_dim, *reversed(hidden)]
+        self.body = _mlp(widths, activation)
+        self.out = nn.Linear(widths[-1], IMAGE_PIXELS)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(z)).view(-1, 1, 28, 28)
+
+
+class DecoderProbabilities(nn.Module):
+    """The decoder as it ships: pixel probabilities in [0, 1] instead of logits."""
+
+    def __init__(self, decoder: Decoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z))
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = mu + sigma * eps with eps ~ N(0, I): a sample that gradients flow through."""
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+class VAE(nn.Module):
+    def __init__(self, latent_dim: int = 10, hidden: tuple[int, ...] = (512, 256), activation: str = "relu"):
+        super().__init__()
+        self.encoder = Encoder(latent_dim, hidden, activation)
+        self.decoder = Decoder(latent_dim, hidden, activation)
+
+    def forward(self, image: torch.Tensor, generator: torch.Generator | None = None):
+        mu, logvar = self.encoder(image)
+        logits = self.decoder(reparameterize(mu, logvar, generator))
+        return logits, mu, logvar

@@ -1,0 +1,3 @@
+from vaeport.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The ONNX contract between training and everything else, stated once.
+
+Training writes graphs and a manifest that follow it; the runtime checks them against it.
+"""
+
+import hashlib
+from pathlib import Path
+
+FORMAT_VERSION = 1
+IMAGE_SHAPE = (1, 28, 28)
+BATCH_DIM = "N"
+
+ENCODER_INPUT = "image"
+ENCODER_OUTPUTS = ("mu", "logvar")
+DECODER_INPUT = "z"
+DECODER_OUTPUT = "image"
+
+MANIFEST_FILE = "manifest.json"
+PRECISIONS = ("fp32", "int8")
+GRAPH_FILES = {
+    "fp32": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+    "int8": {"encoder": "encoder.int8.onnx", "decoder": "decoder.int8.onnx"},
+}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks so large graphs need little memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
