@@ -1,0 +1,43 @@
+"""PNG figures written beside a checkpoint: the loss curve and grids of digits."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_loss_curve(history: list[dict], path: Path) -> None:
+    epochs = [row["epoch"] for row in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.plot(epochs, [row["train_neg_elbo"] for row in history], label="train")
+    left.plot(epochs, [row["test_neg_elbo"] for row in history], label="test")
+    left.set(xlabel="epoch", ylabel="negative ELBO (nats / image)", title="Negative ELBO")
+    left.legend()
+    left.grid(alpha=0.3)
+    right.plot(epochs, [row["test_recon_bce"] for row in history], label="reconstruction BCE")
+    right.plot(epochs, [row["test_kl"] for row in history], label="KL")
+    right.set(xlabel="epoch", ylabel="nats / image", title="Test set terms")
+    right.legend()
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_digit_grid(images: np.ndarray, path: Path, title: str, columns: int = 10) -> None:
+    """``images [N, 28, 28]`` in [0, 1] as a grid, white on black like MNIST."""
+    rows = -(-len(images) // columns)
+    grid = np.zeros((rows * 28, columns * 28), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        grid[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = image
+    fig = plt.figure(figsize=(columns * 0.6, rows * 0.6 + 0.4))
+    plt.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    plt.title(title, fontsize=9)
+    plt.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
