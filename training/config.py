@@ -16,7 +16,7 @@ class TrainConfig:
     lr: float = 1e-3
     ema_decay: float = 0.999
     seed: int = 0
-    threads: int | None = None
+    threads: int = 1
     train_limit: int | None = None
     test_limit: int | None = None
 
@@ -32,7 +32,7 @@ class TrainConfig:
             (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
             (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
-            (self.threads is None or self.threads >= 1, f"threads must be at least 1, got {self.threads}"),
+            (self.threads >= 1, f"threads must be at least 1, got {self.threads}"),
             (self.train_limit is None or self.train_limit >= 1, f"train_limit must be at least 1, got {self.train_limit}"),
             (self.test_limit is None or self.test_limit >= 1, f"test_limit must be at least 1, got {self.test_limit}"),
         ]
@@ -41,4 +41,5 @@ class TrainConfig:
                 raise ConfigError(message)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON types (lists, not tuples), as the manifest and checkpoint store them."""
+        return {**asdict(self), "hidden": list(self.hidden)}

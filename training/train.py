@@ -2,7 +2,6 @@
 
 import copy
 import math
-import os
 import time
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
     if config.batch_size > len(train_images):
         raise ConfigError(f"batch_size {config.batch_size} is larger than the {len(train_images)} training digits")
 
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(config.seed)
     shuffle = torch.Generator().manual_seed(config.seed)
@@ -68,7 +67,7 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
 
     model = VAE(config.latent_dim, config.hidden, config.activation)
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))

@@ -1,0 +1,191 @@
+"""``VAERuntime``: the encoder and decoder graphs of one model, on one device, behind numpy calls.
+
+Single items in give single items out (an image ``[28,28]`` encodes to ``[D]`` vectors);
+batches keep their batch shape. ``decode``, ``reconstruct`` and ``sample`` give images;
+``sample_latents``, ``sample_posterior`` and ``interpolate`` give latent vectors, which
+``decode`` turns into images (a demo puts them on its sliders first). One instance may be shared between threads: it holds no
+mutable state after loading, onnxruntime's ``run`` is thread-safe, and every random draw
+uses its own generator.
+"""
+
+import numpy as np
+import onnxruntime as ort
+
+from vaeport.contract import DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUTS, IMAGE_SHAPE
+from vaeport.runtime.arrays import count, image_batch, latent_batch, random_generator
+from vaeport.runtime.errors import InferenceError, InputError
+from vaeport.runtime.info import environment, model_summary
+from vaeport.runtime.model_files import ModelFiles, check_graph, check_manifest_io, read_model
+from vaeport.runtime.providers import SessionOpener, parse_device
+
+
+def _session_options(threads, session_options) -> ort.SessionOptions:
+    if session_options is not None and not isinstance(session_options, ort.SessionOptions):
+        raise InputError(
+            f"session_options must be an onnxruntime.SessionOptions or None; got {type(session_options).__name__}"
+        )
+    if threads is not None:
+        threads = count(threads, "threads")
+    options = session_options
+    if options is None:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return options
+
+
+class VAERuntime:
+    """A loaded vaeport model. Create it with :meth:`VAERuntime.load`."""
+
+    def __init__(self, model: ModelFiles, precision: str, opener: SessionOpener, sessions: dict):
+        self._model = model
+        self._precision = precision
+        self._opener = opener
+        self._sessions = sessions
+
+    @classmethod
+    def load(cls, model_dir=None, device="auto", precision="fp32", threads=None, session_options=None) -> "VAERuntime":
+        """Load a model folder (None: the model shipped in ``vaeport.exported``).
+
+        ``device``: ``"auto"`` (CUDA when a CUDA session really works, else the CPU; :meth:`info`
+        says why), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. ``precision``: ``"fp32"`` or ``"int8"``.
+        ``threads``: onnxruntime intra-op threads (default: onnxruntime's choice, one per
+        physical core). ``session_options``: an ``onnxruntime.SessionOptions`` used as given
+        (``threads``, if also given, overrides its ``intra_op_num_threads``); by default graph
+        optimisation runs at its highest level.
+
+        Each graph's SHA-256 is checked against the manifest before a session is created, and
+        the graphs' inputs and outputs against the manifest after.
+        """
+        requested = parse_device(device)
+        options = _session_options(threads, session_options)
+        model = read_model(model_dir, precision)
+        check_manifest_io(model.manifest, model.location)
+        opener = SessionOpener(requested, options)
+        sessions = opener.open_all(model.graphs)
+        for role, session in sessions.items():
+            check_graph(session, role, model.graphs[role][0], model.manifest)
+        return cls(model, precision, opener, sessions)
+
+    # --- what was loaded ---------------------------------------------------------------
+
+    @property
+    def latent_dim(self) -> int:
+        return self._model.manifest["latent_dim"]
+
+    @property
+    def manifest(self) -> dict:
+        """The model's manifest.json as a dict (treat it as read-only)."""
+        return self._model.manifest
+
+    @property
+    def precision(self) -> str:
+        return self._precision
+
+    @property
+    def device(self) -> str:
+        """The device the sessions run on: ``"cpu"`` or ``"cuda:N"``."""
+        return str(self._opener.device)
+
+    @property
+    def providers(self) -> list[str]:
+        """The execution providers the sessions really use, in onnxruntime's order of preference."""
+        return list(self._sessions["encoder"].get_providers())
+
+    def info(self) -> dict:
+        """Where the model came from, the device asked for and the one used (and why), onnxruntime, the manifest."""
+        return {
+            "model_dir": self._model.location,
+            "precision": self._precision,
+            "device_requested": str(self._opener.requested),
+            "device": self.device,
+            "providers": self.providers,
+            "fallback_reason": self._opener.note,
+            "onnxruntime": environment(),
+            "model": model_summary(self._model.manifest),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"VAERuntime(model_dir={self._model.location!r}, precision={self._precision!r}, "
+            f"device={self.device!r}, latent_dim={self.latent_dim})"
+        )
+
+    # --- inference ---------------------------------------------------------------------
+
+    def _run(self, role: str, outputs: list[str], feeds: dict) -> list[np.ndarray]:
+        try:
+            return self._sessions[role].run(outputs, feeds)
+        except Exception as error:  # onnxruntime raises its own pybind11 types; none may reach the caller
+            file_name = self._model.graphs[role][0]
+            raise InferenceError(f"onnxruntime failed to run {file_name} on {self.device}: {error}") from None
+
+    def _encode_batch(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu, logvar = self._run("encoder", list(ENCODER_OUTPUTS), {ENCODER_INPUT: images})
+        return mu, logvar
+
+    def _decode_batch(self, z: np.ndarray) -> np.ndarray:
+        (images,) = self._run("decoder", [DECODER_OUTPUT], {DECODER_INPUT: z})
+        return images.reshape(-1, *IMAGE_SHAPE[1:])
+
+    def encode(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """Images ``[28,28]``, ``[N,28,28]`` or ``[N,1,28,28]`` (uint8 0..255 or float in [0, 1], white
+        strokes on black) -> the posterior's ``mu`` and ``logvar``, float32 ``[D]`` or ``[N,D]``."""
+        batch, shape = image_batch(images)
+        mu, logvar = self._encode_batch(batch)
+        return (mu[0], logvar[0]) if len(shape) == 2 else (mu, logvar)
+
+    def decode(self, z) -> np.ndarray:
+        """Latent vectors ``[D]`` or ``[N,D]`` -> images, float32 ``[28,28]`` or ``[N,28,28]`` in [0, 1]."""
+        batch, single = latent_batch(z, self.latent_dim)
+        images = self._decode_batch(batch)
+        return images[0] if single else images
+
+    def reconstruct(self, images) -> np.ndarray:
+        """Encode, then decode the posterior mean: float32 images in [0, 1], in the shape that came in."""
+        batch, shape = image_batch(images)
+        mu, _ = self._encode_batch(batch)
+        return self._decode_batch(mu).reshape(shape)
+
+    def sample_latents(self, n: int, seed=None) -> np.ndarray:
+        """``n`` latent vectors ``[n,D]`` from the prior N(0, I); :meth:`sample` decodes the same draws."""
+        n = count(n, "n")
+        return random_generator(seed).standard_normal((n, self.latent_dim), dtype=np.float32)
+
+    def sample(self, n: int, seed=None) -> np.ndarray:
+        """``n`` new digits ``[n,28,28]``: latent vectors from the prior N(0, I), decoded."""
+        return self._decode_batch(self.sample_latents(n, seed))
+
+    def sample_posterior(self, mu, logvar, n: int = 1, seed=None) -> np.ndarray:
+        """``n`` latent vectors from N(mu, exp(logvar)), shape ``[n, *mu.shape]``: ``[n,D]`` for one
+        posterior, ``[n,N,D]`` for a batch. Decode them to see them."""
+        mu_batch, single = latent_batch(mu, self.latent_dim, "mu")
+        logvar_batch, _ = latent_batch(logvar, self.latent_dim, "logvar")
+        if np.shape(mu) != np.shape(logvar):
+            raise InputError(
+                f"mu and logvar must have the same shape; got {list(np.shape(mu))} and {list(np.shape(logvar))}"
+            )
+        n = count(n, "n")
+        eps = random_generator(seed).standard_normal((n, *mu_batch.shape), dtype=np.float32)
+        with np.errstate(over="ignore"):
+            z = mu_batch + np.exp(0.5 * logvar_batch) * eps
+        if not np.isfinite(z).all():
+            raise InputError(
+                f"logvar up to {float(logvar_batch.max()):g} makes exp(logvar / 2) overflow float32; "
+                "expected the log-variances an encoder produces (well below 100)"
+            )
+        return z[:, 0] if single else z
+
+    def interpolate(self, z0, z1, steps: int) -> np.ndarray:
+        """``steps`` latent vectors evenly spaced on the straight line from ``z0`` to ``z1``, both ends
+        included: ``[steps,D]`` for two vectors ``[D]``, ``[steps,N,D]`` for two batches. Decode them
+        to see the morph."""
+        start, single = latent_batch(z0, self.latent_dim, "z0")
+        end, _ = latent_batch(z1, self.latent_dim, "z1")
+        if np.shape(z0) != np.shape(z1):
+            raise InputError(f"z0 and z1 must have the same shape; got {list(np.shape(z0))} and {list(np.shape(z1))}")
+        steps = count(steps, "steps", minimum=2)
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None, None]
+        path = (1 - t) * start + t * end
+        return path[:, 0] if single else path

@@ -1,0 +1,18 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = REPO / "exported"
+
+# Tests read the MNIST files beside the checkout unless told otherwise; they never download.
+os.environ.setdefault("VAEPORT_DATA_ROOT", str((REPO.parent / "shared" / "data").resolve()))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = Path(os.environ["VAEPORT_DATA_ROOT"])
+    if not (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
+        pytest.fail(f"MNIST is not in {root}/MNIST/raw; set VAEPORT_DATA_ROOT to a folder that holds it")
+    return root
