@@ -25,7 +25,7 @@ from vaeport.training.export import export
 from vaeport.training.loss import negative_elbo, summarize
 from vaeport.training.model import VAE, reparameterize
 from vaeport.training.onnx_weights import load_torch_modules
-from vaeport.training.train import train
+from vaeport.training.train import _kl_weight, train
 
 SMALL = dict(latent_dim=4, hidden=(64, 32), epochs=1, batch_size=32, lr=3e-3, ema_decay=0.9, train_limit=2048, test_limit=500)
 
@@ -75,6 +75,13 @@ def test_gradients_flow_through_the_reparameterisation():
     assert torch.allclose(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * eps)
 
 
+def test_kl_warmup_rises_linearly_then_stays_at_one():
+    config = TrainConfig(kl_warmup_epochs=2)
+    weights = [_kl_weight(config, step, steps_per_epoch=10) for step in (0, 5, 10, 19, 20, 500)]
+    assert weights == [0.0, 0.25, 0.5, 0.95, 1.0, 1.0]
+    assert _kl_weight(TrainConfig(kl_warmup_epochs=0), 0, steps_per_epoch=10) == 1.0
+
+
 def test_active_units_count_dimensions_whose_mean_varies():
     mu = torch.stack([torch.linspace(-1, 1, 100), torch.full((100,), 0.3), 0.05 * torch.linspace(-1, 1, 100)], dim=1)
     metrics = summarize(torch.ones(100), torch.zeros(100), mu)
@@ -88,7 +95,8 @@ def test_active_units_count_dimensions_whose_mean_varies():
 @pytest.mark.parametrize(
     "field, value, message",
     [("latent_dim", 0, "latent_dim"), ("epochs", -3, "epochs"), ("hidden", (), "hidden"),
-     ("lr", 0.0, "lr"), ("activation", "tanhh", "activation"), ("ema_decay", 1.0, "ema_decay")],
+     ("lr", 0.0, "lr"), ("activation", "tanhh", "activation"), ("ema_decay", 1.0, "ema_decay"),
+     ("dropout", 1.0, "dropout"), ("kl_warmup_epochs", -1, "kl_warmup_epochs"), ("weight_decay", -0.1, "weight_decay")],
 )
 def test_nonsense_hyperparameters_are_refused(field, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -39,8 +39,8 @@ def load_checkpoint(path: Path) -> tuple[VAE, dict]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a vaeport checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     try:
-        config = TrainConfig(**state["config"])
-        model = VAE(config.latent_dim, config.hidden, config.activation)
+        config = TrainConfig.from_dict(state["config"])
+        model = config.build_model()
         model.load_state_dict(state["model"])
     except Exception as error:
         raise CheckpointError(f"checkpoint {path} does not describe a valid model ({type(error).__name__}: {error})") from None

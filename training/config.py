@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass
 
 from vaeport.training.errors import ConfigError
-from vaeport.training.model import ACTIVATIONS
+from vaeport.training.model import ACTIVATIONS, VAE
 
 
 @dataclass(frozen=True)
@@ -11,9 +11,12 @@ class TrainConfig:
     latent_dim: int = 10
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
+    dropout: float = 0.0
     epochs: int = 80
     batch_size: int = 128
     lr: float = 1e-3
+    weight_decay: float = 0.0
+    kl_warmup_epochs: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
     threads: int = 1
@@ -28,6 +31,9 @@ class TrainConfig:
              f"hidden must list one or more positive widths, got {self.hidden}"),
             (self.activation in ACTIVATIONS,
              f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"),
+            (self.weight_decay >= 0, f"weight_decay must be zero or more, got {self.weight_decay}"),
+            (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.kl_warmup_epochs >= 0, f"kl_warmup_epochs must be zero or more, got {self.kl_warmup_epochs}"),
             (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
@@ -39,6 +45,14 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """From a checkpoint's or manifest's record, which may hold other keys beside the fields."""
+        return cls(**{name: value for name, value in values.items() if name in cls.__dataclass_fields__})
+
+    def build_model(self) -> VAE:
+        return VAE(self.latent_dim, self.hidden, self.activation, self.dropout)
 
     def to_dict(self) -> dict:
         """Plain JSON types (lists, not tuples), as the manifest and checkpoint store them."""

@@ -12,19 +12,21 @@ IMAGE_PIXELS = 28 * 28
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
 
 
-def _mlp(widths: list[int], activation: str) -> nn.Sequential:
+def _mlp(widths: list[int], activation: str, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width_in, width_out in zip(widths[:-1], widths[1:]):
         layers += [nn.Linear(width_in, width_out), ACTIVATIONS[activation]()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
 class Encoder(nn.Module):
     """``image [N, 1, 28, 28]`` in [0, 1] -> ``mu, logvar [N, D]``."""
 
-    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu"):
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu", dropout: float = 0.0):
         super().__init__()
-        self.body = _mlp([IMAGE_PIXELS, *hidden], activation)
+        self.body = _mlp([IMAGE_PIXELS, *hidden], activation, dropout)
         self.mu = nn.Linear(hidden[-1], latent_dim)
         self.logvar = nn.Linear(hidden[-1], latent_dim)
 
@@ -36,10 +38,10 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``z [N, D]`` -> pixel logits ``[N, 1, 28, 28]``."""
 
-    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu"):
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         widths = [latent_dim, *reversed(hidden)]
-        self.body = _mlp(widths, activation)
+        self.body = _mlp(widths, activation, dropout)
         self.out = nn.Linear(widths[-1], IMAGE_PIXELS)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -64,10 +66,10 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
 
 
 class VAE(nn.Module):
-    def __init__(self, latent_dim: int = 10, hidden: tuple[int, ...] = (512, 256), activation: str = "relu"):
+    def __init__(self, latent_dim: int = 10, hidden: tuple[int, ...] = (512, 256), activation: str = "relu", dropout: float = 0.0):
         super().__init__()
-        self.encoder = Encoder(latent_dim, hidden, activation)
-        self.decoder = Decoder(latent_dim, hidden, activation)
+        self.encoder = Encoder(latent_dim, hidden, activation, dropout)
+        self.decoder = Decoder(latent_dim, hidden, activation, dropout)
 
     def forward(self, image: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encoder(image)

@@ -12,8 +12,9 @@ import torch
 from onnx import numpy_helper
 
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE
+from vaeport.training.config import TrainConfig
 from vaeport.training.errors import CheckpointError
-from vaeport.training.model import Decoder, DecoderProbabilities, Encoder
+from vaeport.training.model import DecoderProbabilities, Encoder
 
 
 def _load_weights(module: torch.nn.Module, graph_path: Path) -> None:
@@ -34,9 +35,8 @@ def load_torch_modules(model_dir: Path) -> tuple[Encoder, DecoderProbabilities]:
     """The fp32 encoder and the decoder with its sigmoid, computing what the graphs compute."""
     model_dir = Path(model_dir)
     training = json.loads((model_dir / MANIFEST_FILE).read_text())["training"]
-    latent_dim, hidden, activation = training["latent_dim"], tuple(training["hidden"]), training["activation"]
-    encoder = Encoder(latent_dim, hidden, activation)
-    decoder = DecoderProbabilities(Decoder(latent_dim, hidden, activation))
+    model = TrainConfig.from_dict(training).build_model()
+    encoder, decoder = model.encoder, DecoderProbabilities(model.decoder)
     _load_weights(encoder, model_dir / GRAPH_FILES["fp32"]["encoder"])
     _load_weights(decoder, model_dir / GRAPH_FILES["fp32"]["decoder"])
     return encoder, decoder

@@ -35,6 +35,12 @@ def evaluate(model: VAE, images: torch.Tensor, seed: int) -> dict:
     return summarize(torch.cat(bce), torch.cat(kl), torch.cat(mu_all))
 
 
+def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """KL warm-up: the weight of the KL term rises linearly from 0 to 1, which keeps latent units from collapsing early."""
+    warmup_steps = config.kl_warmup_epochs * steps_per_epoch
+    return 1.0 if step >= warmup_steps else step / warmup_steps
+
+
 @torch.no_grad()
 def _update_ema(ema: VAE, model: VAE, decay: float, step: int) -> None:
     """Exponential moving average of the weights; the decay ramps up so early averages are not stuck at init."""
@@ -65,9 +71,9 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
     shuffle = torch.Generator().manual_seed(config.seed)
     noise = torch.Generator().manual_seed(config.seed + 1)
 
-    model = VAE(config.latent_dim, config.hidden, config.activation)
+    model = config.build_model()
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
@@ -82,13 +88,13 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
         for step, index in enumerate(batches, start=(epoch - 1) * steps_per_epoch):
             batch = train_images[index]
             logits, mu, logvar = model(batch, noise)
-            loss = negative_elbo(logits, batch, mu, logvar)[0].mean()
+            loss, bce, kl = negative_elbo(logits, batch, mu, logvar)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (bce + _kl_weight(config, step, steps_per_epoch) * kl).mean().backward()
             optimizer.step()
             schedule.step()
             _update_ema(ema, model, config.ema_decay, step)
-            running += loss.item() * len(batch)
+            running += loss.sum().item()
             seen += len(batch)
             progress.update()
             progress.set_postfix(epoch=epoch, loss=f"{running / seen:.2f}", refresh=False)
