@@ -1,0 +1,190 @@
+"""The engines, all on the same weights: PyTorch eager, bare onnxruntime sessions and the vaeport runtime.
+
+An engine turns a part and its input into a call without arguments that does the work once; the
+measurement times that call. Engines take numpy arrays and return numpy arrays, as an application
+would, except ``ort-cuda-fp32-iobinding``, which keeps inputs and outputs on the GPU.
+"""
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from vaeport.benchmarks.errors import BenchmarkError, EngineUnavailable
+from vaeport.contract import (
+    DECODER_INPUT,
+    DECODER_OUTPUT,
+    ENCODER_INPUT,
+    ENCODER_OUTPUTS,
+    GRAPH_FILES,
+    IMAGE_SHAPE,
+)
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+class Engine:
+    """``encode`` and ``decode`` on numpy arrays; ``runner`` binds one part to its input for timing."""
+
+    def encode(self, images: np.ndarray):
+        raise NotImplementedError
+
+    def decode(self, z: np.ndarray):
+        raise NotImplementedError
+
+    def roundtrip(self, images: np.ndarray):
+        """Encode, then decode the posterior means: what a reconstruction costs."""
+        return self.decode(self.encode(images)[0])
+
+    def activate(self) -> None:
+        """Apply the engine's process-wide settings; called before each run of its calls."""
+
+    def runner(self, part: str, inputs: np.ndarray) -> Callable[[], object]:
+        work = {"encoder": self.encode, "decoder": self.decode, "roundtrip": self.roundtrip}[part]
+        return partial(work, inputs)
+
+
+class TorchEngine(Engine):
+    """The graphs' weights in PyTorch modules, run eagerly under ``inference_mode``.
+
+    PyTorch's thread count is process-wide, so ``activate`` sets it before each run of calls.
+    """
+
+    def __init__(self, model_dir: Path, threads: int):
+        import vaeport.training  # noqa: F401  (sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+
+        try:
+            import torch
+
+            from vaeport.training.onnx_weights import load_torch_modules
+        except ImportError as error:
+            raise EngineUnavailable(f"{error.name} is not installed; install vaeport[train] to measure PyTorch") from None
+
+        self.torch = torch
+        self.threads = threads
+        self.encoder, self.decoder = load_torch_modules(model_dir)
+
+    def activate(self) -> None:
+        self.torch.set_num_threads(self.threads)
+
+    def encode(self, images):
+        with self.torch.inference_mode():
+            mu, logvar = self.encoder(self.torch.from_numpy(images))
+        return mu.numpy(), logvar.numpy()
+
+    def decode(self, z):
+        with self.torch.inference_mode():
+            return self.decoder(self.torch.from_numpy(z)).numpy()
+
+
+class OrtEngine(Engine):
+    """Bare ``InferenceSession`` objects over the shipped files, set up as the vaeport runtime sets them up."""
+
+    def __init__(self, model_dir: Path, threads: int, precision: str, provider: str):
+        available = onnxruntime.get_available_providers()
+        if provider not in available:
+            raise EngineUnavailable(
+                f"onnxruntime {onnxruntime.__version__} has no {provider} (it has {', '.join(available)});"
+                " install vaeport[gpu] on a machine with an NVIDIA GPU to measure it"
+            )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        providers = [provider] if provider == CPU else [provider, CPU]
+        try:
+            self.sessions = {
+                part: onnxruntime.InferenceSession(str(Path(model_dir) / GRAPH_FILES[precision][part]), options, providers=providers)
+                for part in ("encoder", "decoder")
+            }
+        except Exception as error:  # onnxruntime's exception classes are not public API
+            if provider == CPU:
+                raise BenchmarkError(f"onnxruntime could not load the {precision} graphs in {model_dir}: {error}") from None
+            raise EngineUnavailable(f"onnxruntime could not start {provider}: {error}") from None
+        active = self.sessions["encoder"].get_providers()
+        if active[0] != provider:
+            raise EngineUnavailable(f"onnxruntime fell back from {provider} to {active[0]}: the CUDA libraries did not load")
+
+    def encode(self, images):
+        return self.sessions["encoder"].run(list(ENCODER_OUTPUTS), {ENCODER_INPUT: images})
+
+    def decode(self, z):
+        return self.sessions["decoder"].run([DECODER_OUTPUT], {DECODER_INPUT: z})[0]
+
+
+class OrtIoBindingEngine(OrtEngine):
+    """Inputs copied to the provider's device once, outputs left there: the graphs without host transfers.
+
+    Each call returns the last graph's outputs as ``OrtValue`` objects on that device.
+    """
+
+    def runner(self, part, inputs):
+        device = "cuda" if self.sessions["encoder"].get_providers()[0] == CUDA else "cpu"
+
+        def on_device(array):
+            return onnxruntime.OrtValue.ortvalue_from_numpy(array, device, 0)
+
+        def buffer(*shape):
+            return onnxruntime.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, device, 0)
+
+        batch = len(inputs)
+        latent_dim = self.sessions["decoder"].get_inputs()[0].shape[1]
+        steps = []
+        if part in ("encoder", "roundtrip"):
+            binding = self.sessions["encoder"].io_binding()
+            binding.bind_ortvalue_input(ENCODER_INPUT, on_device(inputs))
+            mu = buffer(batch, latent_dim)
+            binding.bind_ortvalue_output(ENCODER_OUTPUTS[0], mu)
+            binding.bind_ortvalue_output(ENCODER_OUTPUTS[1], buffer(batch, latent_dim))
+            steps.append((self.sessions["encoder"], binding))
+        if part in ("decoder", "roundtrip"):
+            binding = self.sessions["decoder"].io_binding()
+            binding.bind_ortvalue_input(DECODER_INPUT, mu if part == "roundtrip" else on_device(inputs))
+            binding.bind_ortvalue_output(DECODER_OUTPUT, buffer(batch, *IMAGE_SHAPE))
+            steps.append((self.sessions["decoder"], binding))
+
+        def run():
+            for session, binding in steps:
+                session.run_with_iobinding(binding)
+            return binding.get_outputs()
+
+        return run
+
+
+class VaeportEngine(Engine):
+    """The public ``VAERuntime`` API, input checks and all, so its overhead over bare sessions shows."""
+
+    def __init__(self, model_dir: Path, threads: int, precision: str):
+        from vaeport.runtime import VAERuntime
+
+        self.vae = VAERuntime.load(model_dir, device="cpu", precision=precision, threads=threads)
+
+    def encode(self, images):
+        return self.vae.encode(images)
+
+    def decode(self, z):
+        return self.vae.decode(z)
+
+    def roundtrip(self, images):
+        return self.vae.reconstruct(images)
+
+
+FACTORIES: dict[str, Callable[[Path, int], Engine]] = {
+    "torch-eager": TorchEngine,
+    "ort-cpu-fp32": partial(OrtEngine, precision="fp32", provider=CPU),
+    "ort-cpu-int8": partial(OrtEngine, precision="int8", provider=CPU),
+    "ort-cuda-fp32": partial(OrtEngine, precision="fp32", provider=CUDA),
+    "ort-cuda-fp32-iobinding": partial(OrtIoBindingEngine, precision="fp32", provider=CUDA),
+    "vaeport-fp32": partial(VaeportEngine, precision="fp32"),
+    "vaeport-int8": partial(VaeportEngine, precision="int8"),
+}
+ENGINES = tuple(FACTORIES)
+GPU_ENGINES = ("ort-cuda-fp32", "ort-cuda-fp32-iobinding")
+BASELINE = "torch-eager"
+
+
+def create(name: str, model_dir: Path, threads: int) -> Engine:
+    return FACTORIES[name](model_dir, threads)
