@@ -178,6 +178,8 @@ BAD_LATENTS = [
     (np.zeros((0, D)), "empty batch"),
     (np.full(D, np.nan), r"NaN or infinite value\(s\), the first at index \(0,\)"),
     (np.full(D, 1e300), "NaN or infinite"),
+    (np.array([[0.0] * (D - 1) + [np.nan]] * 3, np.float32), r"3 NaN or infinite value\(s\), the first at index \(0, %d\)" % (D - 1)),
+    (np.array([np.inf] + [0.0] * (D - 1), np.float32), r"NaN or infinite value\(s\), the first at index \(0,\)"),
     (np.full(D, None, object), "dtype object"),
     (["a"] * D, "dtype <U1"),
 ]
