@@ -27,7 +27,7 @@ from vaeport.training.model import VAE, reparameterize
 from vaeport.training.onnx_weights import load_torch_modules
 from vaeport.training.train import _kl_weight, train
 
-SMALL = dict(latent_dim=4, hidden=(64, 32), epochs=1, batch_size=32, lr=3e-3, ema_decay=0.9, train_limit=2048, test_limit=500)
+SMALL = dict(latent_dim=4, hidden=(64, 32), epochs=1, batch_size=32, lr=3e-3, ema_decay=0.9, kl_warmup_epochs=0, train_limit=2048, test_limit=500)
 
 
 def vaeport_cli(*args, **env):

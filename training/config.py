@@ -12,11 +12,11 @@ class TrainConfig:
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     dropout: float = 0.0
-    epochs: int = 80
+    epochs: int = 100
     batch_size: int = 128
     lr: float = 1e-3
-    weight_decay: float = 0.0
-    kl_warmup_epochs: float = 0.0
+    weight_decay: float = 0.1
+    kl_warmup_epochs: float = 3.0
     ema_decay: float = 0.999
     seed: int = 0
     threads: int = 1
