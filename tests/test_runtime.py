@@ -20,11 +20,6 @@ D = SHIPPED_MANIFEST["latent_dim"]
 
 
 @pytest.fixture(scope="module")
-def vae():
-    return VAERuntime.load(device="cpu")
-
-
-@pytest.fixture(scope="module")
 def images():
     """Smooth random blobs in [0, 1]: inputs that exercise the graphs without needing MNIST."""
     rng = np.random.default_rng(0)

@@ -27,11 +27,6 @@ def test_digits() -> np.ndarray:
     return data[16:].reshape(-1, 28, 28)
 
 
-@pytest.fixture(scope="module")
-def vae():
-    return VAERuntime.load(device="cpu")
-
-
 def test_the_manifest_examples_encode_to_their_recorded_posteriors(vae, test_digits):
     examples = vae.manifest["examples"]
     assert [example["digit"] for example in examples] == list(range(10))

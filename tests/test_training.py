@@ -30,7 +30,7 @@ from vaeport.training.train import _kl_weight, train
 SMALL = dict(latent_dim=4, hidden=(64, 32), epochs=1, batch_size=32, lr=3e-3, ema_decay=0.9, kl_warmup_epochs=0, train_limit=2048, test_limit=500)
 
 
-def vaeport_cli(*args, **env):
+def vaeport_cli(*args):
     return subprocess.run([sys.executable, "-m", "vaeport", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
@@ -108,7 +108,7 @@ def test_cli_refuses_bad_arguments_with_a_message():
     assert result.returncode != 0
     assert "expected a positive whole number, got 0" in result.stderr
     result = vaeport_cli("train", "--hidden", "512,-1")
-    assert result.returncode != 0 and "positive layer widths" in result.stderr
+    assert result.returncode != 0 and "expected a positive whole number, got -1" in result.stderr
 
 
 def test_batch_larger_than_the_data_is_refused(tmp_path, data_root):

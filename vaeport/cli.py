@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from vaeport import __version__
+from vaeport.contract import PRECISIONS
 from vaeport.errors import VaeportError
 
 
@@ -19,16 +20,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _hidden_sizes(text: str) -> tuple[int, ...]:
+def _positive_ints(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(part) for part in text.split(","))
+        return tuple(_positive_int(part) for part in text.split(","))
     except ValueError:
-        sizes = ()
-    if not sizes or any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError(
-            f"expected positive layer widths separated by commas, such as 512,256; got {text!r}"
-        )
-    return sizes
+        raise argparse.ArgumentTypeError(f"expected positive whole numbers separated by commas, such as 1,64,1024; got {text!r}") from None
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +51,14 @@ def _add_train(sub) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="size of z (one demo slider each)")
-    p.add_argument("--hidden", type=_hidden_sizes, default=None, help="encoder widths, such as 512,256; the decoder mirrors them")
+    p.add_argument("--hidden", type=_positive_ints, default=None, help="encoder widths, such as 512,256; the decoder mirrors them")
+    p.add_argument("--activation", choices=("relu", "silu", "elu", "gelu"), default=None)
+    p.add_argument("--weight-decay", type=float, default=None, help="decoupled weight decay (AdamW)")
+    p.add_argument("--dropout", type=float, default=None, help="dropout after each hidden layer while training")
+    p.add_argument("--kl-warmup-epochs", type=float, default=None, help="epochs over which the KL weight rises from 0 to 1")
+    p.add_argument("--ema-decay", type=float, default=None, help="decay of the weight average that is saved (0 turns it off)")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads (default: all cores)")
+    p.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads (default: 1; this small MLP ran faster on one thread than on two)")
     p.add_argument("--train-limit", type=_positive_int, default=None, help="use only the first N training digits")
     p.add_argument("--test-limit", type=_positive_int, default=None, help="evaluate on only the first N test digits")
     p.set_defaults(handler=_run_train)
@@ -69,7 +70,7 @@ def _run_train(args) -> None:
 
     overrides = {
         name: getattr(args, name)
-        for name in ("epochs", "batch_size", "lr", "latent_dim", "hidden", "seed", "threads", "train_limit", "test_limit")
+        for name in ("epochs", "batch_size", "lr", "latent_dim", "hidden", "activation", "weight_decay", "dropout", "kl_warmup_epochs", "ema_decay", "seed", "threads", "train_limit", "test_limit")
         if getattr(args, name) is not None
     }
     config = TrainConfig(**overrides)
@@ -105,6 +106,106 @@ def _run_evaluate(args) -> None:
     evaluate_model_dir(args.model_dir, data_root=args.data_root, download=not args.no_download, test_limit=args.test_limit)
 
 
+# --- runtime layer ----------------------------------------------------------------------
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="show onnxruntime, its providers, and the model's manifest and metrics")
+    p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--device", default="auto", help='"auto", "cpu", "cuda" or "cuda:N" (default: %(default)s)')
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0], help="graphs to load (default: %(default)s)")
+    p.set_defaults(handler=_run_info)
+
+
+def _run_info(args) -> None:
+    from vaeport.runtime import VAERuntime
+    from vaeport.runtime.info import format_info
+
+    vae = VAERuntime.load(args.model_dir, device=args.device, precision=args.precision)
+    print(format_info(vae.info()))
+
+
+# --- benchmarks layer -------------------------------------------------------------------
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure inference speed: PyTorch, onnxruntime and the vaeport runtime on the same weights",
+        description="Time the encoder, the decoder and the round trip on every engine, batch size and thread count, "
+        "interleaved in rounds; write results.json, results.md and plots (latency, throughput, speed-up).",
+    )
+    p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for the results (default: %(default)s)")
+    p.add_argument("--engine", type=_names, default=None,
+                   help="comma-separated engines, such as torch-eager,ort-cpu-fp32,vaeport-int8 (default: all that can run here)")
+    p.add_argument("--part", type=_names, default=None, help="comma-separated parts: encoder, decoder, roundtrip (default: all)")
+    p.add_argument("--batch", type=_positive_ints, default=None, help="comma-separated batch sizes (default: 1,8,64,512,4096)")
+    p.add_argument("--threads", type=_positive_ints, default=None, help="comma-separated thread counts (default: 1 and all cores)")
+    p.add_argument("--seconds", type=float, default=None, help="timed seconds per cell (default: 1.0)")
+    p.add_argument("--quick", action="store_true", help="smoke run: batches 1 and 64, all cores, a few seconds in all")
+    p.set_defaults(handler=_run_bench)
+
+
+def _run_bench(args) -> None:
+    from vaeport.benchmarks.run import run_benchmark
+
+    run_benchmark(
+        args.out, model_dir=args.model_dir, engines=args.engine, parts=args.part, batches=args.batch,
+        threads=args.threads, seconds_per_cell=args.seconds, quick=args.quick,
+    )
+    print((args.out / "results.md").read_text())
+    print(f"results, report and plots written to {args.out}/")
+
+
+# --- ui layer ---------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text}")
+    return value
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="serve the Gradio demo: latent sliders, a drawing pad and example tiles",
+        description="Serve the demo page and its API endpoints /decode, /encode and /sample (see `Use via API` at the "
+        "foot of the page). Needs the ui extra: pip install \"vaeport[ui]\".",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)")
+    p.add_argument("--port", type=_port, default=7860, help="port to listen on (default: %(default)s)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off unless asked)")
+    p.add_argument("--device", default="auto", help='"auto", "cpu", "cuda" or "cuda:N" (default: %(default)s)')
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0], help="graphs to load (default: %(default)s)")
+    p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped model)")
+    p.add_argument(
+        "--threads", type=_positive_int, default=1,
+        help="onnxruntime threads per call (default: %(default)s; one digit per call runs fastest on one thread, "
+        "and an idle thread pool would spin on the cores the other visitors need)",
+    )
+    p.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args) -> None:
+    from vaeport.runtime import VAERuntime
+    from vaeport.ui.errors import DemoServerError
+
+    try:
+        from vaeport.ui.app import serve
+    except ModuleNotFoundError as error:
+        raise DemoServerError(f'the demo needs {error.name}, which is not installed: pip install "vaeport[ui]"') from None
+
+    vae = VAERuntime.load(args.model_dir, device=args.device, precision=args.precision, threads=args.threads)
+    serve(vae, host=args.host, port=args.port, share=args.share)
+
+
 # --- the command ------------------------------------------------------------------------
 
 
@@ -116,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaeport {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_train, _add_export, _add_evaluate):
+    for add in (_add_train, _add_export, _add_evaluate, _add_info, _add_bench, _add_demo):
         add(sub)
     return parser
 

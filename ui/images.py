@@ -1,0 +1,79 @@
+"""Pixel conversions between the runtime's float images and what the page shows or receives.
+
+The page receives every image at its true 28x28 size, as grey bytes or an inline PNG, and
+enlarges it with CSS ``image-rendering: pixelated`` (nearest neighbour), so each pixel the
+model produced is a crisp square, and an update costs about a kilobyte, not a file.
+"""
+
+import base64
+import binascii
+import io
+
+import numpy as np
+from PIL import Image
+
+from vaeport.runtime.preprocess import MAX_CANVAS_SIDE
+from vaeport.ui.errors import DemoInputError
+
+# The drawing pad sends a square greyscale downsample of its canvas, one byte per pixel.
+PAD_MIN_SIDE = 28
+PAD_MAX_SIDE = 512
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """A float image in [0, 1] as uint8 pixels."""
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def grey_base64(image: np.ndarray) -> str:
+    """A float greyscale image in [0, 1] as base64 of its uint8 pixels, row by row."""
+    return base64.b64encode(to_uint8(image).tobytes()).decode("ascii")
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """A float greyscale image in [0, 1] as an inline ``data:image/png`` URI."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image), mode="L").save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def pad_pixels(payload: str) -> np.ndarray:
+    """The pad's payload ``"<side>:<base64 of side*side bytes>"`` as uint8 ``[side, side]`` (ink bright)."""
+    side_text, _, data = payload.partition(":")
+    if not side_text.isdigit() or not PAD_MIN_SIDE <= int(side_text) <= PAD_MAX_SIDE:
+        raise DemoInputError(
+            f"drawing pixels must start with the canvas side ({PAD_MIN_SIDE}..{PAD_MAX_SIDE}) and a colon; "
+            f"got {side_text[:20]!r}"
+        )
+    side = int(side_text)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except binascii.Error:
+        raise DemoInputError("drawing pixels must be base64 after the colon") from None
+    if len(raw) != side * side:
+        raise DemoInputError(f"a {side}x{side} drawing needs {side * side} bytes of pixels; got {len(raw)}")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(side, side)
+
+
+def read_image(path) -> np.ndarray:
+    """An uploaded image file as pixels for ``preprocess_drawing``: RGBA when it has transparency, else greyscale.
+
+    The size is checked from the header before any pixel is decoded, so a small file that
+    unpacks to an enormous image is refused instead of filling the server's memory.
+    """
+    too_large = f"at most {MAX_CANVAS_SIDE} pixels on a side are accepted"
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise DemoInputError(f"the image is far too large; {too_large}") from None
+    except OSError:
+        raise DemoInputError("the file is not an image that can be read; send a PNG, JPEG or WebP") from None
+    with image:
+        width, height = image.size
+        if max(width, height) > MAX_CANVAS_SIDE:
+            raise DemoInputError(f"the image is {width}x{height} pixels; {too_large}")
+        has_alpha = "A" in image.getbands() or "transparency" in image.info
+        try:
+            return np.asarray(image.convert("RGBA" if has_alpha else "L"))
+        except (OSError, ValueError):
+            raise DemoInputError("the image file is damaged or in a form that cannot be decoded") from None
