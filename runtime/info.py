@@ -74,7 +74,7 @@ def format_info(info: dict) -> str:
         lines.append("  exported with:       " + ", ".join(f"{k} {v}" for k, v in model["versions"].items()))
     for precision, roles in model["graphs"].items():
         for entry in roles.values():
-            lines.append(f"  {precision:<5} {entry['file']:<18} {entry['bytes']} bytes  sha256 {entry['sha256']}")
+            lines.append(f"  {precision:<5} {entry['file']!s:<18} {entry['bytes']} bytes  sha256 {entry['sha256']}")
     if model.get("metrics"):
         test_images = model.get("evaluation", {}).get("test_images", "?")
         lines.append(f"metrics (MNIST test set, {test_images} images, nats per image; lower neg_elbo is better)")

@@ -13,15 +13,12 @@ from pathlib import Path
 
 from vaeport.contract import (
     BATCH_DIM,
-    DECODER_INPUT,
-    DECODER_OUTPUT,
-    ENCODER_INPUT,
-    ENCODER_OUTPUTS,
     FORMAT_VERSION,
     GRAPH_FILES,
     IMAGE_SHAPE,
     MANIFEST_FILE,
     PRECISIONS,
+    graph_io,
 )
 from vaeport.runtime.errors import InputError, ManifestMismatchError, ModelError, ModelIntegrityError
 
@@ -107,16 +104,6 @@ def read_model(model_dir, precision: str) -> ModelFiles:
     return ModelFiles(location, manifest, graphs)
 
 
-def expected_io(latent_dim: int) -> dict:
-    """Input and output names and shapes of both graphs, as the contract and the manifest's ``io`` state them."""
-    image = [BATCH_DIM, *IMAGE_SHAPE]
-    latent = [BATCH_DIM, latent_dim]
-    return {
-        "encoder": {"inputs": {ENCODER_INPUT: image}, "outputs": {name: latent for name in ENCODER_OUTPUTS}},
-        "decoder": {"inputs": {DECODER_INPUT: latent}, "outputs": {DECODER_OUTPUT: image}},
-    }
-
-
 def _shape_matches(actual: list, expected: list) -> bool:
     """Fixed dimensions must be equal; the batch dimension must be symbolic (any name) so batches of any size run."""
     return len(actual) == len(expected) and all(
@@ -126,7 +113,7 @@ def _shape_matches(actual: list, expected: list) -> bool:
 
 def check_manifest_io(manifest: dict, location: str) -> None:
     """The manifest's ``io`` section must agree with its ``latent_dim`` and the contract."""
-    expected = expected_io(manifest["latent_dim"])
+    expected = graph_io(manifest["latent_dim"])
     if manifest.get("io") != expected:
         raise ManifestMismatchError(
             f"{MANIFEST_FILE} in {location} has io {manifest.get('io')!r}; with its latent_dim "
@@ -136,7 +123,7 @@ def check_manifest_io(manifest: dict, location: str) -> None:
 
 def check_graph(session, role: str, file_name: str, manifest: dict) -> None:
     """A session's inputs, outputs and metadata must match the manifest: names, dtypes, shapes, latent size."""
-    expected = expected_io(manifest["latent_dim"])[role]
+    expected = graph_io(manifest["latent_dim"])[role]
     for kind, declared in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
         names = [arg.name for arg in declared]
         if names != list(expected[kind]):

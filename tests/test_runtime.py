@@ -117,7 +117,12 @@ def test_interpolate_runs_from_z0_to_z1(vae):
 def test_threads_and_session_options_are_honoured(vae, images):
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    custom = VAERuntime.load(device="cpu", threads=1, session_options=options)
+    custom = VAERuntime.load(device="cpu", threads=3, session_options=options)
+    for session in custom._sessions.values():
+        used = session.get_session_options()
+        assert used.intra_op_num_threads == 3 and used.log_severity_level == 3
+    default = VAERuntime.load(device="cpu")._sessions["decoder"].get_session_options()
+    assert default.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     np.testing.assert_allclose(custom.encode(images)[0], vae.encode(images)[0], atol=1e-5)
     with pytest.raises(InputError, match="threads"):
         VAERuntime.load(device="cpu", threads=0)

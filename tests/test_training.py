@@ -326,7 +326,9 @@ def test_torch_modules_rebuilt_from_the_shipped_graphs_match_them():
 
 
 def test_built_wheel_carries_every_layer_and_the_shipped_model(tmp_path):
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+    source = tmp_path / "source"  # a copy, so the build leaves nothing behind in the checkout
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "runs", "*.egg-info", "test-artifacts"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = tmp_path.glob("vaeport-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -335,3 +337,13 @@ def test_built_wheel_carries_every_layer_and_the_shipped_model(tmp_path):
         assert module in names
     for name in (*GRAPH_FILES["fp32"].values(), *GRAPH_FILES["int8"].values(), MANIFEST_FILE):
         assert f"vaeport/exported/{name}" in names
+
+
+def test_evaluate_refuses_a_graph_that_does_not_match_its_manifest(tmp_path, trained):
+    target = tmp_path / "model"
+    shutil.copytree(trained["model_dir"], target)
+    (target / "decoder.int8.onnx").write_bytes(b"not the graph the manifest describes")
+    result = vaeport_cli("evaluate", target, "--no-download", "--test-limit", SMALL["test_limit"])
+    assert result.returncode == 1
+    assert "decoder.int8.onnx does not match the SHA-256 its manifest records" in result.stderr
+    assert "Traceback" not in result.stderr

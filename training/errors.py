@@ -13,5 +13,9 @@ class CheckpointError(VaeportError, RuntimeError):
     """A checkpoint that cannot be read or does not describe a vaeport model."""
 
 
+class ModelFolderError(VaeportError, RuntimeError):
+    """A model folder to evaluate whose manifest or graphs cannot be used."""
+
+
 class ExportError(VaeportError, RuntimeError):
     """An export that failed a check; the previous model was left in place."""

@@ -9,7 +9,7 @@ import torch
 
 from vaeport.contract import DECODER_INPUT, ENCODER_INPUT, GRAPH_FILES, MANIFEST_FILE, sha256_file
 from vaeport.training.data import load_mnist
-from vaeport.training.errors import ExportError
+from vaeport.training.errors import ModelFolderError
 from vaeport.training.loss import kl_divergence, reconstruction_bce_from_probabilities, summarize
 
 EVAL_BATCH = 1000
@@ -19,7 +19,10 @@ EVAL_SEED = 0
 def _session(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own pybind11 types
+        raise ModelFolderError(f"onnxruntime could not load {path}: {error}") from None
 
 
 def evaluate_graphs(encoder_path: Path, decoder_path: Path, images: np.ndarray, seed: int = EVAL_SEED) -> dict:
@@ -50,29 +53,30 @@ def evaluate_model_dir(model_dir: Path, data_root=None, download: bool = True, t
     model_dir = Path(model_dir)
     manifest_path = model_dir / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise ExportError(f"{model_dir} holds no {MANIFEST_FILE}; expected a model folder written by `vaeport export`")
+        raise ModelFolderError(f"{model_dir} holds no {MANIFEST_FILE}; expected a model folder written by `vaeport export`")
     try:
         manifest = json.loads(manifest_path.read_text())
-        recorded = manifest["metrics"]
-        graphs = manifest["graphs"]
-    except (ValueError, KeyError) as error:
-        raise ExportError(f"{manifest_path} is not a vaeport manifest ({type(error).__name__}: {error})") from None
+        recorded = {precision: dict(manifest["metrics"][precision]) for precision in GRAPH_FILES}
+        hashes = {precision: {part: manifest["graphs"][precision][part]["sha256"] for part in files}
+                  for precision, files in GRAPH_FILES.items()}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelFolderError(f"{manifest_path} is not a vaeport manifest ({type(error).__name__}: {error})") from None
+
+    graphs = {precision: {part: model_dir / name for part, name in files.items()} for precision, files in GRAPH_FILES.items()}
+    for precision, paths in graphs.items():
+        for part, path in paths.items():
+            if not path.is_file():
+                raise ModelFolderError(f"{path} is missing; expected the four graphs `vaeport export` writes")
+            if sha256_file(path) != hashes[precision][part]:
+                raise ModelFolderError(f"{path.name} does not match the SHA-256 its manifest records; the manifest's metrics are not about it")
 
     images, _ = load_mnist(data_root, train=False, download=download, limit=test_limit)
-    results = {}
-    for precision, files in GRAPH_FILES.items():
-        paths = {part: model_dir / name for part, name in files.items()}
-        missing = [str(path) for path in paths.values() if not path.is_file()]
-        if missing:
-            raise ExportError(f"missing graph file(s) {', '.join(missing)}; expected the four graphs `vaeport export` writes")
-        for part, path in paths.items():
-            if sha256_file(path) != graphs[precision][part]["sha256"]:
-                print(f"warning: {path.name} does not match the SHA-256 recorded in the manifest")
-        results[precision] = evaluate_graphs(paths["encoder"], paths["decoder"], images.numpy())["metrics"]
+    results = {precision: evaluate_graphs(paths["encoder"], paths["decoder"], images.numpy())["metrics"]
+               for precision, paths in graphs.items()}
 
     print(f"test digits: {len(images)}, one posterior sample each (seed {EVAL_SEED})")
     print(f"{'':6} {'metric':12} {'measured':>10} {'manifest':>10}")
     for precision, metrics in results.items():
         for key, value in metrics.items():
-            print(f"{precision:6} {key:12} {value:10.3f} {recorded[precision][key]:10.3f}")
+            print(f"{precision:6} {key:12} {value:10.3f} {recorded[precision].get(key, float('nan')):10.3f}")
     return results

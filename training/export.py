@@ -21,7 +21,7 @@ from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dyna
 import vaeport
 from vaeport.contract import (
     BATCH_DIM, DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUTS, FORMAT_VERSION, GRAPH_FILES,
-    IMAGE_SHAPE, MANIFEST_FILE, sha256_file,
+    IMAGE_SHAPE, MANIFEST_FILE, graph_io, sha256_file,
 )
 from vaeport.errors import VaeportError
 from vaeport.training.checkpoint import load_checkpoint
@@ -171,12 +171,7 @@ def _write_model(folder: Path, model, config, state: dict, images: torch.Tensor,
         "latent_dim": latent_dim,
         "image_shape": list(IMAGE_SHAPE),
         "dataset": {"name": "MNIST", "test_images": len(images), "pixel_range": [0.0, 1.0], "convention": "white strokes on black"},
-        "io": {
-            "encoder": {"inputs": {ENCODER_INPUT: [BATCH_DIM, *IMAGE_SHAPE]},
-                        "outputs": {name: [BATCH_DIM, latent_dim] for name in ENCODER_OUTPUTS}},
-            "decoder": {"inputs": {DECODER_INPUT: [BATCH_DIM, latent_dim]},
-                        "outputs": {DECODER_OUTPUT: [BATCH_DIM, *IMAGE_SHAPE]}},
-        },
+        "io": graph_io(latent_dim),
         "metrics": {precision: result["metrics"] for precision, result in measured.items()},
         "evaluation": {"posterior_samples": 1, "seed": EVAL_SEED, "test_images": len(images)},
         "latent_stats": _latent_stats(mu),

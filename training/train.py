@@ -58,7 +58,7 @@ def _prepare_out_dir(out_dir: Path) -> Path:
 
 
 def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = True) -> dict:
-    """Train, then write checkpoint.pt, history.json's numbers and PNG figures into ``out_dir``."""
+    """Train, then write checkpoint.pt (with the per-epoch history) and PNG figures into ``out_dir``."""
     out_dir = _prepare_out_dir(out_dir)
     train_images, _ = load_mnist(data_root, train=True, download=download, limit=config.train_limit)
     test_images, _ = load_mnist(data_root, train=False, download=download, limit=config.test_limit)

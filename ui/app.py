@@ -79,7 +79,7 @@ def build_demo(runtime) -> gr.Blocks:
             api_latent = [gr.Number(label=f"z{index}") for index in range(handlers.latent_dim)]
             api_image = gr.File(label="image", type="filepath")
             api_digit = gr.Number(label="digit")
-            api_seed = gr.Number(label="seed")
+            api_seed = gr.Number(label="seed", precision=0)
             api_result = gr.Image(label="digit image", format="png")
 
         board = [*sliders, digit]

@@ -195,12 +195,7 @@ def _add_demo(sub) -> None:
 
 def _run_demo(args) -> None:
     from vaeport.runtime import VAERuntime
-    from vaeport.ui.errors import DemoServerError
-
-    try:
-        from vaeport.ui.app import serve
-    except ModuleNotFoundError as error:
-        raise DemoServerError(f'the demo needs {error.name}, which is not installed: pip install "vaeport[ui]"') from None
+    from vaeport.ui.app import serve
 
     vae = VAERuntime.load(args.model_dir, device=args.device, precision=args.precision, threads=args.threads)
     serve(vae, host=args.host, port=args.port, share=args.share)
@@ -222,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The extra that installs the libraries each command imports when it runs.
+COMMAND_EXTRAS = {"train": "train", "export": "train", "evaluate": "train", "bench": "bench", "demo": "ui", "info": "cpu"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -229,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         args.handler(args)
     except VaeportError as error:
         print(f"vaeport {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        library = (error.name or "").split(".")[0]
+        if not library or library == "vaeport":
+            raise
+        extra = COMMAND_EXTRAS[args.command]
+        print(f'vaeport {args.command}: error: this command needs {library}, which is not installed: '
+              f'pip install "vaeport[{extra}]"', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"vaeport {args.command}: interrupted", file=sys.stderr)

@@ -23,6 +23,16 @@ GRAPH_FILES = {
 }
 
 
+def graph_io(latent_dim: int) -> dict:
+    """Input and output names and shapes of both graphs, as the manifest's ``io`` records them."""
+    image = [BATCH_DIM, *IMAGE_SHAPE]
+    latent = [BATCH_DIM, latent_dim]
+    return {
+        "encoder": {"inputs": {ENCODER_INPUT: image}, "outputs": {name: latent for name in ENCODER_OUTPUTS}},
+        "decoder": {"inputs": {DECODER_INPUT: latent}, "outputs": {DECODER_OUTPUT: image}},
+    }
+
+
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, read in chunks so large graphs need little memory."""
     digest = hashlib.sha256()
