@@ -13,7 +13,7 @@ class TrainConfig:
     activation: str = "relu"
     dropout: float = 0.0
     epochs: int = 100
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.1
     kl_warmup_epochs: float = 3.0
