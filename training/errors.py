@@ -14,7 +14,7 @@ class CheckpointError(VaeportError, RuntimeError):
 
 
 class ModelFolderError(VaeportError, RuntimeError):
-    """A model folder to evaluate whose manifest or graphs cannot be used."""
+    """A graph onnxruntime cannot load, or a model folder whose manifest or graphs cannot be used."""
 
 
 class ExportError(VaeportError, RuntimeError):

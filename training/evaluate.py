@@ -16,7 +16,8 @@ EVAL_BATCH = 1000
 EVAL_SEED = 0
 
 
-def _session(path: Path) -> ort.InferenceSession:
+def cpu_session(path: Path) -> ort.InferenceSession:
+    """A quiet CPU session over a graph file; a graph onnxruntime cannot load is a ModelFolderError."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
@@ -30,7 +31,7 @@ def evaluate_graphs(encoder_path: Path, decoder_path: Path, images: np.ndarray, 
 
     Returns ``{"metrics": {...}, "mu": [N, D], "logvar": [N, D]}``.
     """
-    encoder, decoder = _session(encoder_path), _session(decoder_path)
+    encoder, decoder = cpu_session(encoder_path), cpu_session(decoder_path)
     rng = np.random.default_rng(seed)
     bce, kl, mus, logvars = [], [], [], []
     for start in range(0, len(images), EVAL_BATCH):

@@ -27,7 +27,7 @@ from vaeport.errors import VaeportError
 from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import ExportError
-from vaeport.training.evaluate import EVAL_SEED, evaluate_graphs
+from vaeport.training.evaluate import EVAL_SEED, cpu_session, evaluate_graphs
 from vaeport.training.model import DecoderProbabilities
 
 PARITY_BATCHES = (1, 7, 1024)
@@ -53,7 +53,7 @@ def _export_graph(module: torch.nn.Module, example: torch.Tensor, path: Path, in
 
 def _check_parity(module: torch.nn.Module, path: Path, input_name: str, make_input) -> None:
     """The graph must compute what PyTorch computes, at several batch sizes."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     for batch in PARITY_BATCHES:
         example = make_input(batch)
         with torch.no_grad():
