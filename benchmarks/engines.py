@@ -186,5 +186,9 @@ GPU_ENGINES = ("ort-cuda-fp32", "ort-cuda-fp32-iobinding")
 BASELINE = "torch-eager"
 
 
+def precision_of(name: str) -> str:
+    return "int8" if name.endswith("int8") else "fp32"
+
+
 def create(name: str, model_dir: Path, threads: int) -> Engine:
     return FACTORIES[name](model_dir, threads)

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from vaeport.benchmarks.engines import BASELINE, ENGINES
+from vaeport.benchmarks.engines import BASELINE, ENGINES, precision_of
 from vaeport.benchmarks.plots import write_plots
 
 # Speed-ups over torch-eager that the project promises, on the decoder (engine, batch, at least).
@@ -21,6 +21,7 @@ COLUMNS = (  # (header, row key, format)
     ("images/s", "images_per_s", "{:,.0f}"),
     ("GFLOP/s", "gflop_per_s", "{:.1f}"),
     ("% of peak", "peak_fraction", "{:.0%}"),
+    ("% of ceiling", "ceiling_fraction", "{:.0%}"),
     ("× torch", "speedup_vs_torch", "{:.2f}"),
     ("create ms", "create_ms", "{:.1f}"),
     ("first call ms", "first_call_ms", "{:.2f}"),
@@ -28,16 +29,23 @@ COLUMNS = (  # (header, row key, format)
 )
 
 
-def check_bars(rows: list[dict]) -> list[dict]:
-    """Each bar at every thread count measured; a bar whose cells were not measured says so."""
+def check_bars(rows: list[dict], ceilings: dict[int, dict[str, float]]) -> list[dict]:
+    """Each bar at every thread count measured; a bar whose cells were not measured says so.
+
+    ``ceiling_speedup`` is the most this CPU allows: onnxruntime's GEMM ceiling at the engine's
+    precision over PyTorch's GFLOP/s in the same cell.
+    """
+    torch_gflops = {(r["part"], r["batch"], r["threads"]): r["gflop_per_s"] for r in rows if r["engine"] == BASELINE}
     checks = []
     for engine, batch, required in BARS:
         matches = [r for r in rows if (r["engine"], r["part"], r["batch"]) == (engine, BAR_PART, batch)]
         for row in matches or [{"threads": None, "speedup_vs_torch": None}]:
             speedup = row["speedup_vs_torch"]
+            baseline = torch_gflops.get((BAR_PART, batch, row["threads"]))
             checks.append({
                 "engine": engine, "part": BAR_PART, "batch": batch, "threads": row["threads"],
                 "required_speedup": required, "speedup": speedup,
+                "ceiling_speedup": ceilings[row["threads"]][precision_of(engine)] / baseline if baseline else None,
                 "met": None if speedup is None else speedup >= required,
             })
     return checks
@@ -72,6 +80,12 @@ def markdown(results: dict) -> str:
         f"- CPU: {cpu['model']}, {cpu['usable_cpus']} usable of {cpu['logical_cpus']} logical CPUs"
         f" ({cpu['physical_cores']} physical cores), vector flags {', '.join(cpu['vector_flags']) or 'none'}",
         f"- fp32 peak: {cpu['peak_formula']} (clock from {cpu['clock_source']}; FMA units per core assumed)",
+        "- onnxruntime GEMM ceilings (one 1024x1024x1024 product, constant weights): "
+        + "; ".join(
+            f"{count} thread{'s' if count != '1' else ''}: fp32 MatMul {values['fp32']:.1f} GFLOP/s,"
+            f" int8 MatMulInteger {values['int8']:.1f} GOP/s ({values['int8'] / values['fp32']:.2f}x fp32)"
+            for count, values in results["ceilings"].items()
+        ),
         f"- GPU: {', '.join(machine['gpus']) or 'none'}; onnxruntime providers: {', '.join(machine['onnxruntime_providers'])}",
         f"- Libraries: {versions}",
         f"- Threads: {environment or 'no thread variables set'}; " + "; ".join(settings["thread_notes"]),
@@ -83,10 +97,10 @@ def markdown(results: dict) -> str:
     text += [f"- Skipped {name}: {reason}" for name, reason in results["skipped"].items()]
     text += ["", f"## Bars: speed-up of the {BAR_PART} over {BASELINE}", ""]
     text += _table(
-        ["engine", "batch", "threads", "needs", "measured", "met"],
+        ["engine", "batch", "threads", "needs", "measured", "ceiling allows", "met"],
         [
             [bar["engine"], str(bar["batch"]), _cell(bar["threads"], "{}"), f"{bar['required_speedup']}x",
-             _cell(bar["speedup"], "{:.2f}x"), _verdict(bar)]
+             _cell(bar["speedup"], "{:.2f}x"), _cell(bar["ceiling_speedup"], "{:.2f}x"), _verdict(bar)]
             for bar in results["bars"]
         ],
     )

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from vaeport.benchmarks.engines import BASELINE, ENGINES, GPU_ENGINES, create
+from vaeport.benchmarks.ceiling import measure_ceilings
+from vaeport.benchmarks.engines import BASELINE, ENGINES, GPU_ENGINES, create, precision_of
 from vaeport.benchmarks.errors import BenchmarkError, EngineUnavailable
 from vaeport.benchmarks.machine import describe_machine, usable_cores
 from vaeport.benchmarks.measure import Cell, latency_summary, measure_setup, run_rounds, warm_up
@@ -77,16 +78,18 @@ def run_benchmark(
         for batch in batches
     ]
     _measure(cells, settings, model_dir, inputs)
+    ceilings = measure_ceilings(threads, settings["seconds_per_cell"])
 
-    rows = _rows(cells, flops, machine["cpu"])
+    rows = _rows(cells, flops, machine["cpu"], ceilings)
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     results = {
         "machine": machine,
         "settings": settings,
         "flops_per_image": flops,
         "skipped": skipped,
+        "ceilings": {str(count): values for count, values in ceilings.items()},
         "rows": rows,
-        "bars": check_bars(rows),
+        "bars": check_bars(rows, ceilings),
     }
     write_report(results, Path(out_dir))
     return results
@@ -122,20 +125,23 @@ def _create_engines(engines, threads, model_dir) -> tuple[dict, dict[str, str]]:
     return live, skipped
 
 
-def _rows(cells: list[Cell], flops: dict[str, int], cpu: dict) -> list[dict]:
-    """One row per cell: latency percentiles, throughput, GFLOP/s against the CPU's peak, speed-up over PyTorch."""
+def _rows(cells: list[Cell], flops: dict[str, int], cpu: dict, ceilings: dict[int, dict[str, float]]) -> list[dict]:
+    """One row per cell: latency percentiles, throughput, GFLOP/s against the CPU's peak and onnxruntime's
+    GEMM ceiling at the cell's precision, speed-up over PyTorch."""
     rows = []
     for cell in cells:
         latency = latency_summary(cell.samples_ns)
         seconds = latency["p50_us"] * 1e-6
         gflops = flops[cell.part] * cell.batch / seconds * 1e-9
         peak = cpu["peak_gflops_per_core"] * min(cell.threads, cpu["peak_cores"]) if cpu["peak_gflops_per_core"] else None
+        on_cpu = cell.engine not in GPU_ENGINES
         rows.append({
             "engine": cell.engine, "part": cell.part, "batch": cell.batch, "threads": cell.threads,
             **latency,
             "images_per_s": cell.batch / seconds,
             "gflop_per_s": gflops,
-            "peak_fraction": gflops / peak if peak and cell.engine not in GPU_ENGINES else None,
+            "peak_fraction": gflops / peak if peak and on_cpu else None,
+            "ceiling_fraction": gflops / ceilings[cell.threads][precision_of(cell.engine)] if on_cpu else None,
             **cell.setup,
         })
     p50 = {(r["engine"], r["part"], r["batch"], r["threads"]): r["p50_us"] for r in rows}

@@ -9,11 +9,16 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 from matplotlib.image import imread
+from onnx import numpy_helper
 
-from vaeport.benchmarks.engines import BASELINE, CPU, ENGINES, GPU_ENGINES, OrtEngine, OrtIoBindingEngine, create
+from vaeport.benchmarks.ceiling import SIZE, _graph, _input
+from vaeport.benchmarks.engines import (
+    BASELINE, CPU, ENGINES, GPU_ENGINES, OrtEngine, OrtIoBindingEngine, create, precision_of,
+)
 from vaeport.benchmarks.measure import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
 from vaeport.cli import main
@@ -24,7 +29,7 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 CPU_ENGINES = [name for name in ENGINES if name not in GPU_ENGINES and (HAS_TORCH or name != BASELINE)]
 ROW_KEYS = {"engine", "part", "batch", "threads", "p50_us", "p90_us", "p99_us", "images_per_s", "gflop_per_s",
-            "peak_fraction", "speedup_vs_torch", "create_ms", "first_call_ms", "peak_mem_mib", "samples"}
+            "peak_fraction", "ceiling_fraction", "speedup_vs_torch", "create_ms", "first_call_ms", "peak_mem_mib", "samples"}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,8 @@ def test_quick_run_measures_every_engine_part_and_batch(quick_run):
         flops = results["flops_per_image"][row["part"]]
         assert row["gflop_per_s"] == pytest.approx(flops * row["images_per_s"] * 1e-9)
         assert row["peak_fraction"] is None or row["peak_fraction"] > 0
+        assert row["ceiling_fraction"] == pytest.approx(
+            row["gflop_per_s"] / results["ceilings"][str(row["threads"])][precision_of(row["engine"])])
     if HAS_TORCH:
         torch_rows = [r for r in rows if r["engine"] == BASELINE]
         assert all(r["speedup_vs_torch"] == pytest.approx(1.0) for r in torch_rows)
@@ -80,6 +87,24 @@ def test_results_describe_the_machine_and_the_bars(quick_run):
     bars = {(b["engine"], b["batch"]): b for b in results["bars"]}
     assert bars["ort-cpu-int8", 1024]["met"] is None, "batch 1024 is not part of the quick run"
     assert (bars["vaeport-fp32", 1]["speedup"] is not None) == HAS_TORCH
+    assert (bars["vaeport-fp32", 1]["ceiling_speedup"] is not None) == HAS_TORCH
+    for values in results["ceilings"].values():
+        assert values["fp32"] > 0 and values["int8"] > 0
+    assert "onnxruntime GEMM ceilings" in (quick_run[0] / "results.md").read_text()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_gemm_ceiling_graphs_compute_the_full_product(precision):
+    """The ceiling times real work: the one-node graph's output is the matrix product numpy computes."""
+    session = ort.InferenceSession(_graph(precision), providers=[CPU])
+    a = _input(precision)
+    (y,) = session.run(None, {"a": a})
+    weights = next(numpy_helper.to_array(t) for t in onnx.load_from_string(_graph(precision)).graph.initializer if t.name == "b")
+    assert y.shape == (SIZE, SIZE)
+    if precision == "int8":
+        np.testing.assert_array_equal(y, (a.astype(np.int32) - 128) @ weights.astype(np.int32))
+    else:
+        np.testing.assert_allclose(y, a @ weights, rtol=1e-3, atol=1e-2)
 
 
 def test_quick_run_writes_a_markdown_table_and_log_scale_plots(quick_run, capsys):

@@ -303,6 +303,11 @@ def test_shipped_model_matches_its_manifest(shipped_manifest):
     assert shipped_manifest["evaluation"]["test_images"] == 10_000
 
 
+def test_shipped_model_comes_from_the_default_training_command(shipped_manifest):
+    """`vaeport train` with no options is the documented recipe of the shipped model."""
+    assert TrainConfig.from_dict(shipped_manifest["training"]) == TrainConfig()
+
+
 @pytest.mark.slow
 def test_shipped_model_reproduces_its_recorded_test_metric(shipped_manifest, data_root):
     images, _ = load_mnist(data_root, train=False, download=False)

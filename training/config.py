@@ -12,10 +12,10 @@ class TrainConfig:
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     dropout: float = 0.0
-    epochs: int = 100
+    epochs: int = 75
     batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.1
+    lr: float = 1.5e-3
+    weight_decay: float = 0.067
     kl_warmup_epochs: float = 3.0
     ema_decay: float = 0.999
     seed: int = 0

@@ -18,6 +18,7 @@ from vaeport.training.plots import plot_loss_curve, save_digit_grid
 
 EVAL_BATCH = 1000
 GRID_DIGITS = 50
+EMA_EVERY = 4  # steps between updates of the weight average, each a pass over every weight
 
 
 @torch.no_grad()
@@ -43,8 +44,12 @@ def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 @torch.no_grad()
 def _update_ema(ema: VAE, model: VAE, decay: float, step: int) -> None:
-    """Exponential moving average of the weights; the decay ramps up so early averages are not stuck at init."""
-    decay = min(decay, (1 + step) / (10 + step))
+    """Exponential moving average of the weights, updated every ``EMA_EVERY`` steps and after the last.
+
+    ``decay`` is per step, so an update weighs the live weights as ``EMA_EVERY`` steps would; it
+    ramps up so that early averages are not stuck at the initial weights.
+    """
+    decay = min(decay, (1 + step) / (10 + step)) ** EMA_EVERY
     for averaged, live in zip(ema.parameters(), model.parameters()):
         averaged.lerp_(live, 1.0 - decay)
 
@@ -93,7 +98,8 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
             (bce + _kl_weight(config, step, steps_per_epoch) * kl).mean().backward()
             optimizer.step()
             schedule.step()
-            _update_ema(ema, model, config.ema_decay, step)
+            if step % EMA_EVERY == EMA_EVERY - 1 or step == total_steps - 1:
+                _update_ema(ema, model, config.ema_decay, step)
             running += loss.sum().item()
             seen += len(batch)
             progress.update()
