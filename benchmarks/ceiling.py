@@ -8,11 +8,11 @@ VNNI (AVX2 only), 8-bit products cost several instructions each and the int8 cei
 4x the fp32 one.
 """
 
-import time
-
 import numpy as np
 import onnxruntime
 from onnx import TensorProto, helper, numpy_helper
+
+from vaeport.benchmarks.measure import median_latency_ns
 
 SIZE = 1024  # M = K = N: large enough that the kernels, not call overhead, set the time
 
@@ -58,13 +58,7 @@ def _ops_per_second(precision: str, threads: int, seconds: float) -> float:
     session = onnxruntime.InferenceSession(_graph(precision), options, providers=["CPUExecutionProvider"])
     feed = {"a": _input(precision)}
     session.run(None, feed)
-    latencies = []
-    deadline = time.perf_counter() + seconds
-    while len(latencies) < 3 or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        session.run(None, feed)
-        latencies.append(time.perf_counter() - start)
-    return 2 * SIZE**3 / float(np.median(latencies))
+    return 2 * SIZE**3 / (median_latency_ns(lambda: session.run(None, feed), seconds) * 1e-9)
 
 
 def measure_ceilings(threads: tuple[int, ...], seconds: float) -> dict[int, dict[str, float]]:

@@ -38,16 +38,21 @@ class Cell:
     setup: dict = field(default_factory=dict)
 
 
-def warm_up(cell: Cell, seconds: float, rounds: int, seconds_per_cell: float) -> None:
-    """Run the cell for ``seconds`` (three calls at least), then size its chunk from the median latency."""
-    cell.activate()
+def median_latency_ns(call: Callable[[], object], seconds: float) -> float:
+    """The median latency of ``call``, called one by one for ``seconds`` (three calls at least)."""
     latencies = []
     deadline = time.perf_counter() + seconds
     while len(latencies) < 3 or time.perf_counter() < deadline:
         start = time.perf_counter_ns()
-        cell.call()
+        call()
         latencies.append(time.perf_counter_ns() - start)
-    cell.median_ns = float(np.median(latencies))
+    return float(np.median(latencies))
+
+
+def warm_up(cell: Cell, seconds: float, rounds: int, seconds_per_cell: float) -> None:
+    """Run the cell for ``seconds`` (three calls at least), then size its chunk from the median latency."""
+    cell.activate()
+    cell.median_ns = median_latency_ns(cell.call, seconds)
     cell.chunk = max(1, round(seconds_per_cell / rounds / (cell.median_ns * 1e-9)))
 
 

@@ -96,10 +96,10 @@ def test_results_describe_the_machine_and_the_bars(quick_run):
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_the_gemm_ceiling_graphs_compute_the_full_product(precision):
     """The ceiling times real work: the one-node graph's output is the matrix product numpy computes."""
-    session = ort.InferenceSession(_graph(precision), providers=[CPU])
+    model = _graph(precision)
     a = _input(precision)
-    (y,) = session.run(None, {"a": a})
-    weights = next(numpy_helper.to_array(t) for t in onnx.load_from_string(_graph(precision)).graph.initializer if t.name == "b")
+    (y,) = ort.InferenceSession(model, providers=[CPU]).run(None, {"a": a})
+    weights = next(numpy_helper.to_array(t) for t in onnx.load_from_string(model).graph.initializer if t.name == "b")
     assert y.shape == (SIZE, SIZE)
     if precision == "int8":
         np.testing.assert_array_equal(y, (a.astype(np.int32) - 128) @ weights.astype(np.int32))
