@@ -43,12 +43,14 @@ def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 
 @torch.no_grad()
-def _update_ema(ema: VAE, model: VAE, decay: float, step: int) -> None:
+def _update_ema(ema: VAE, model: VAE, decay: float, step: int, total_steps: int) -> None:
     """Exponential moving average of the weights, updated every ``EMA_EVERY`` steps and after the last.
 
     ``decay`` is per step, so an update weighs the live weights as ``EMA_EVERY`` steps would; it
     ramps up so that early averages are not stuck at the initial weights.
     """
+    if step % EMA_EVERY != EMA_EVERY - 1 and step != total_steps - 1:
+        return
     decay = min(decay, (1 + step) / (10 + step)) ** EMA_EVERY
     for averaged, live in zip(ema.parameters(), model.parameters()):
         averaged.lerp_(live, 1.0 - decay)
@@ -98,8 +100,7 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
             (bce + _kl_weight(config, step, steps_per_epoch) * kl).mean().backward()
             optimizer.step()
             schedule.step()
-            if step % EMA_EVERY == EMA_EVERY - 1 or step == total_steps - 1:
-                _update_ema(ema, model, config.ema_decay, step)
+            _update_ema(ema, model, config.ema_decay, step, total_steps)
             running += loss.sum().item()
             seen += len(batch)
             progress.update()
