@@ -54,7 +54,7 @@ class TorchEngine(Engine):
     """
 
     def __init__(self, model_dir: Path, threads: int):
-        import vaeport.training  # noqa: F401  (sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+        import vaeport.training  # noqa: F401  (sets PyTorch's OpenMP spin before torch loads)
 
         try:
             import torch

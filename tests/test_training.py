@@ -2,6 +2,7 @@
 
 import json
 import math
+import shlex
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from conftest import REPO, SHIPPED_MODEL
+from vaeport.cli import build_parser, train_config
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE, sha256_file
 from vaeport.training import export as export_module
 from vaeport.training.checkpoint import load_checkpoint
@@ -23,7 +25,7 @@ from vaeport.training.errors import CheckpointError, ConfigError, DataError, Exp
 from vaeport.training.evaluate import evaluate_graphs
 from vaeport.training.export import export
 from vaeport.training.loss import negative_elbo, summarize
-from vaeport.training.model import VAE, reparameterize
+from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize
 from vaeport.training.onnx_weights import load_torch_modules
 from vaeport.training.train import _kl_weight, train
 
@@ -223,6 +225,20 @@ def test_exported_graphs_compute_what_pytorch_computes(trained):
     assert got_probs.min() >= 0 and got_probs.max() <= 1
 
 
+def test_decoder_graph_keeps_faint_pixels_probabilities_exact(tmp_path):
+    """Probabilities far below 1e-7 must survive export: the measure charges faint pixels by their log."""
+    decoder = Decoder(latent_dim=2, hidden=(4,))
+    logits = torch.linspace(-80, 15, 784, dtype=torch.float64)
+    with torch.no_grad():
+        decoder.out.weight.zero_()
+        decoder.out.bias.copy_(logits)
+    path = tmp_path / "decoder.onnx"
+    export_module._export_graph(DecoderProbabilities(decoder).eval(), torch.zeros(2, 2), path, "z", ["image"])
+    (probs,) = ort.InferenceSession(str(path)).run(None, {"z": np.zeros((1, 2), np.float32)})
+    exact = torch.sigmoid(logits).numpy()
+    np.testing.assert_allclose(probs.reshape(-1), exact, rtol=1e-5)
+
+
 def test_manifest_records_hashes_metrics_and_examples(trained):
     model_dir, manifest = trained["model_dir"], trained["manifest"]
     assert json.loads((model_dir / MANIFEST_FILE).read_text()) == manifest
@@ -303,9 +319,11 @@ def test_shipped_model_matches_its_manifest(shipped_manifest):
     assert shipped_manifest["evaluation"]["test_images"] == 10_000
 
 
-def test_shipped_model_comes_from_the_default_training_command(shipped_manifest):
-    """`vaeport train` with no options is the documented recipe of the shipped model."""
-    assert TrainConfig.from_dict(shipped_manifest["training"]) == TrainConfig()
+def test_shipped_model_comes_from_the_readmes_training_command(shipped_manifest):
+    """The README's `vaeport train` line is the recipe the shipped model records."""
+    (line,) = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("vaeport train --data-root")]
+    args = build_parser().parse_args(shlex.split(line)[1:])
+    assert TrainConfig.from_dict(shipped_manifest["training"]) == train_config(args)
 
 
 @pytest.mark.slow

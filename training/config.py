@@ -12,7 +12,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     dropout: float = 0.0
-    epochs: int = 75
+    epochs: int = 88
     batch_size: int = 64
     lr: float = 1.5e-3
     weight_decay: float = 0.067

@@ -153,7 +153,7 @@ def _write_model(folder: Path, model, config, state: dict, images: torch.Tensor,
 
     _export_graph(model.encoder, torch.rand(2, *IMAGE_SHAPE), fp32["encoder"], ENCODER_INPUT, ENCODER_OUTPUTS)
     _export_graph(decoder, torch.randn(2, latent_dim), fp32["decoder"], DECODER_INPUT, [DECODER_OUTPUT])
-    _check_parity(model.encoder, fp32["encoder"], ENCODER_INPUT, lambda n: torch.rand(n, *IMAGE_SHAPE, generator=generator))
+    _check_parity(model.encoder, fp32["encoder"], ENCODER_INPUT, lambda n: images[torch.randint(len(images), (n,), generator=generator)])
     _check_parity(decoder, fp32["decoder"], DECODER_INPUT, lambda n: torch.randn(n, latent_dim, generator=generator))
     for part in ("encoder", "decoder"):
         prepared = folder / f"{part}.prepared.onnx"
