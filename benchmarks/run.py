@@ -21,8 +21,8 @@ FULL = {"seconds_per_cell": 1.0, "rounds": 10, "warmup_s": 0.1}
 QUICK = {"seconds_per_cell": 0.01, "rounds": 2, "warmup_s": 0.005}
 THREAD_NOTES = (
     "onnxruntime: intra_op_num_threads = threads, thread-pool spinning left at its default (on)",
-    "PyTorch: torch.set_num_threads(threads) before each turn; GOMP_SPINCOUNT defaults to 100000, as in"
-    " training: OpenMP workers spin well under a millisecond between operations, like onnxruntime's pool, then sleep",
+    "PyTorch: torch.set_num_threads(threads) before each turn; GOMP_SPINCOUNT is set as in training:"
+    " OpenMP workers spin well under a millisecond between operations, like onnxruntime's pool, then sleep",
 )
 
 

@@ -22,6 +22,7 @@ from vaeport.benchmarks.engines import (
 from vaeport.benchmarks.measure import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
 from vaeport.cli import main
+from vaeport.training import OPENMP_SPIN_COUNT
 
 SHIPPED = open_model(None)
 MODEL_DIR = SHIPPED.location
@@ -83,7 +84,7 @@ def test_results_describe_the_machine_and_the_bars(quick_run):
     if cpu["peak_gflops"] is not None:
         factors = cpu["peak_cores"] * cpu["clock_mhz"] / 1000 * cpu["fma_units_per_core"] * cpu["fp32_lanes"]
         assert cpu["peak_gflops"] == pytest.approx(factors * cpu["flops_per_lane_per_cycle"])
-    assert results["machine"]["thread_environment"]["GOMP_SPINCOUNT"] == "100000" or not HAS_TORCH
+    assert results["machine"]["thread_environment"]["GOMP_SPINCOUNT"] == OPENMP_SPIN_COUNT or not HAS_TORCH
     bars = {(b["engine"], b["batch"]): b for b in results["bars"]}
     assert bars["ort-cpu-int8", 1024]["met"] is None, "batch 1024 is not part of the quick run"
     assert (bars["vaeport-fp32", 1]["speedup"] is not None) == HAS_TORCH

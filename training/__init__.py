@@ -10,4 +10,6 @@ on an idle 2-core machine. It only takes effect if set before torch is first imp
 
 import os
 
-os.environ.setdefault("GOMP_SPINCOUNT", "100000")
+OPENMP_SPIN_COUNT = "100000"
+
+os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)
