@@ -48,8 +48,7 @@ def unit_interval(array: np.ndarray, name: str) -> np.ndarray:
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
         raise InputError(
-            f"{name} holds floats from {low:g} to {high:g}; expected float pixels in [0, 1] "
-            "(or uint8 pixels in 0..255)"
+            f"{name} holds floats from {low:g} to {high:g}; expected float pixels in [0, 1] (or uint8 pixels in 0..255)"
         )
     return array.astype(np.float32)
 

@@ -2,6 +2,7 @@
 
 import onnxruntime as ort
 
+from vaeport.runtime.prior import Prior
 from vaeport.runtime.providers import conflict_note, installed_onnxruntime
 
 
@@ -17,11 +18,25 @@ def environment() -> dict:
 
 def model_summary(manifest: dict) -> dict:
     """The parts of a manifest people ask about first; the whole manifest is ``VAERuntime.manifest``."""
-    keys = ("format_version", "latent_dim", "image_shape", "dataset", "metrics", "evaluation", "training", "versions")
+    keys = (
+        "format_version",
+        "latent_dim",
+        "image_shape",
+        "dataset",
+        "metrics",
+        "evaluation",
+        "training",
+        "quantization",
+        "versions",
+    )
     summary = {key: manifest[key] for key in keys if key in manifest}
+    prior = Prior.from_manifest(manifest)
+    summary["prior"] = {"description": prior.description, "components": prior.components}
     summary["graphs"] = {
-        precision: {role: {"file": entry.get("file"), "sha256": entry.get("sha256"), "bytes": entry.get("bytes")}
-                    for role, entry in roles.items()}
+        precision: {
+            role: {"file": entry.get("file"), "sha256": entry.get("sha256"), "bytes": entry.get("bytes")}
+            for role, entry in roles.items()
+        }
         for precision, roles in manifest.get("graphs", {}).items()
     }
     return summary
@@ -35,7 +50,9 @@ def _metrics_table(metrics: dict) -> list[str]:
     """One row per precision, one column per metric the manifest records."""
     columns = list(next(iter(metrics.values())))
     rows = [["precision", *columns]]
-    rows += [[precision, *(_cell(values.get(column, "")) for column in columns)] for precision, values in metrics.items()]
+    rows += [
+        [precision, *(_cell(values.get(column, "")) for column in columns)] for precision, values in metrics.items()
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns) + 1)]
     return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
@@ -67,9 +84,14 @@ def format_info(info: dict) -> str:
         f"  format version:      {model.get('format_version')}",
         f"  latent size:         {model.get('latent_dim')}",
         f"  dataset:             {dataset.get('name', '?')}, {dataset.get('convention', '')}",
+        f"  prior:               {model['prior']['description']}"
+        + (f" ({model['prior']['components']} components)" if model["prior"]["components"] > 1 else ""),
     ]
     if "training" in model:
         lines.append("  training:            " + ", ".join(f"{k}={_cell(v)}" for k, v in model["training"].items()))
+    if "quantization" in model:
+        quantization = model["quantization"]
+        lines.append(f"  int8 graphs:         {quantization.get('weights', '?')}; {quantization.get('format', '?')}")
     if "versions" in model:
         lines.append("  exported with:       " + ", ".join(f"{k} {v}" for k, v in model["versions"].items()))
     for precision, roles in model["graphs"].items():

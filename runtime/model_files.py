@@ -5,22 +5,14 @@ bytes that run are the bytes whose SHA-256 was checked.
 """
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from vaeport.contract import (
-    BATCH_DIM,
-    FORMAT_VERSION,
-    GRAPH_FILES,
-    IMAGE_SHAPE,
-    MANIFEST_FILE,
-    PRECISIONS,
-    graph_io,
-)
+from vaeport.contract import BATCH_DIM, GRAPH_FILES, MANIFEST_FILE, PRECISIONS, graph_io
 from vaeport.runtime.errors import InputError, ManifestMismatchError, ModelError, ModelIntegrityError
+from vaeport.runtime.manifest import read_manifest
 
 SHIPPED_MODEL_PACKAGE = "vaeport.exported"
 
@@ -38,48 +30,26 @@ def _folder(model_dir):
     if model_dir is None:
         return files(SHIPPED_MODEL_PACKAGE)
     if not isinstance(model_dir, (str, os.PathLike)):
-        raise InputError(f"model_dir must be a folder path (str or pathlib.Path) or None; got {type(model_dir).__name__}")
+        raise InputError(
+            f"model_dir must be a folder path (str or pathlib.Path) or None; got {type(model_dir).__name__}"
+        )
     folder = Path(model_dir).expanduser()
     if not folder.is_dir():
         what = "is a file" if folder.exists() else "does not exist"
-        raise ModelError(f"the model folder {folder} {what}; expected a folder holding {MANIFEST_FILE} and the .onnx graphs")
+        raise ModelError(
+            f"the model folder {folder} {what}; expected a folder holding {MANIFEST_FILE} and the .onnx graphs"
+        )
     return folder
-
-
-def _read_manifest(folder, location: str) -> dict:
-    path = folder.joinpath(MANIFEST_FILE)
-    if not path.is_file():
-        raise ModelError(f"{MANIFEST_FILE} is missing from the model folder {location}")
-    try:
-        manifest = json.loads(path.read_bytes())
-    except (OSError, ValueError) as error:
-        raise ModelError(f"{MANIFEST_FILE} in {location} is not readable JSON ({error})") from None
-    if not isinstance(manifest, dict) or not manifest:
-        raise ModelError(f"{MANIFEST_FILE} in {location} is empty or not a JSON object; expected a vaeport manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ModelError(
-            f"{MANIFEST_FILE} in {location} has format_version {manifest.get('format_version')!r}; "
-            f"this vaeport reads format_version {FORMAT_VERSION}"
-        )
-    latent_dim = manifest.get("latent_dim")
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ModelError(f"{MANIFEST_FILE} in {location} has latent_dim {latent_dim!r}; expected a positive whole number")
-    if manifest.get("image_shape") != list(IMAGE_SHAPE):
-        raise ModelError(
-            f"{MANIFEST_FILE} in {location} has image_shape {manifest.get('image_shape')!r}; expected {list(IMAGE_SHAPE)}"
-        )
-    return manifest
 
 
 def _read_graph(folder, location: str, manifest: dict, precision: str, role: str) -> tuple[str, bytes]:
     file_name = GRAPH_FILES[precision][role]
-    entry = manifest.get("graphs", {}).get(precision, {}).get(role, {})
-    recorded = entry.get("sha256") if isinstance(entry, dict) else None
-    if not isinstance(recorded, str) or entry.get("file") != file_name:
+    if precision not in manifest["graphs"]:
         raise ModelError(
-            f'{MANIFEST_FILE} in {location} records no graphs.{precision}.{role} with "file": "{file_name}" '
-            f"and its sha256; it lists precisions {sorted(manifest.get('graphs', {}))}"
+            f"{MANIFEST_FILE} in {location} records no graphs.{precision}.{role}; "
+            f"it lists precisions {sorted(manifest['graphs'])}"
         )
+    recorded = manifest["graphs"][precision][role]["sha256"]
     path = folder.joinpath(file_name)
     if not path.is_file():
         raise ModelError(f"{file_name} is missing from the model folder {location}")
@@ -99,7 +69,7 @@ def read_model(model_dir, precision: str) -> ModelFiles:
         raise InputError(f"precision must be one of {list(PRECISIONS)}; got {precision!r}")
     folder = _folder(model_dir)
     location = str(folder)
-    manifest = _read_manifest(folder, location)
+    manifest = read_manifest(folder, location)
     graphs = {role: _read_graph(folder, location, manifest, precision, role) for role in GRAPH_FILES[precision]}
     return ModelFiles(location, manifest, graphs)
 
@@ -109,16 +79,6 @@ def _shape_matches(actual: list, expected: list) -> bool:
     return len(actual) == len(expected) and all(
         not isinstance(a, int) if e == BATCH_DIM else a == e for a, e in zip(actual, expected)
     )
-
-
-def check_manifest_io(manifest: dict, location: str) -> None:
-    """The manifest's ``io`` section must agree with its ``latent_dim`` and the contract."""
-    expected = graph_io(manifest["latent_dim"])
-    if manifest.get("io") != expected:
-        raise ManifestMismatchError(
-            f"{MANIFEST_FILE} in {location} has io {manifest.get('io')!r}; with its latent_dim "
-            f"{manifest['latent_dim']} the contract expects {expected!r}"
-        )
 
 
 def check_graph(session, role: str, file_name: str, manifest: dict) -> None:

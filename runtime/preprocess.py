@@ -6,6 +6,8 @@ that its centre of mass sits at the centre. Ink is white on black, in [0, 1]: th
 trained on exactly such images, so a drawing must be brought to them before it is encoded.
 """
 
+import math
+
 import numpy as np
 
 from vaeport.contract import IMAGE_SHAPE
@@ -20,8 +22,9 @@ INK_THRESHOLD = 0.1  # a drawing whose strongest ink stands out from the backgro
 # of one test digit in ten shrank by a pixel and moved its mu by up to 3 standard deviations.
 FAINT = 0.02
 MAX_CANVAS_SIDE = 4096
+CENTRE_GRID = 65536  # the centre of mass is settled to 1/65536 pixel before the whole-pixel shift
 INK_CHOICES = ("auto", "dark", "light")
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's convert("L")
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's convert("L")
 
 
 def _area_weights(size_in: int, size_out: int) -> np.ndarray:
@@ -56,7 +59,7 @@ def _greyscale(pixels: np.ndarray, ink: str) -> tuple[np.ndarray, str]:
     if pixels.ndim == 2:
         grey = pixels
     else:
-        grey = pixels[..., :3] @ _LUMA if pixels.shape[-1] >= 3 else pixels[..., 0]
+        grey = pixels[..., :3] @ LUMA if pixels.shape[-1] >= 3 else pixels[..., 0]
         alpha = pixels[..., 3] if pixels.shape[-1] == 4 else None
         if alpha is not None and alpha.min() < 1.0:
             if alpha.max() == 0.0:
@@ -79,10 +82,18 @@ def _canvas_pixels(canvas) -> np.ndarray:
         )
     height, width = array.shape[:2]
     if min(height, width) < 1 or max(height, width) > MAX_CANVAS_SIDE:
-        raise InputError(
-            f"canvas is {width}x{height} px; expected between 1 and {MAX_CANVAS_SIDE} px on each side"
-        )
+        raise InputError(f"canvas is {width}x{height} px; expected between 1 and {MAX_CANVAS_SIDE} px on each side")
     return unit_interval(array, "canvas")
+
+
+def _settle(centre: float) -> float:
+    """``centre`` to the nearest 1/65536 pixel, far finer than any real drawing but coarser than float noise.
+
+    A symmetric drawing (a straight "1") has its centre of mass exactly on a half pixel, where
+    rounding to a whole shift is a coin toss decided by float rounding noise in the sums, and the
+    browser runtime sums in another order. Settled first, both make the same whole shift.
+    """
+    return math.floor(centre * CENTRE_GRID + 0.5) / CENTRE_GRID
 
 
 def preprocess_drawing(canvas, ink: str = "auto") -> np.ndarray:
@@ -119,8 +130,8 @@ def preprocess_drawing(canvas, ink: str = "auto") -> np.ndarray:
     # Integer shifts put the centre of mass at pixel index (14, 14), staying inside the field:
     # that is where it lies in MNIST (the test digits' mean is (13.99, 14.01), spread 0.3 px).
     mass = digit.sum()
-    centre_row = float((digit.sum(axis=1) * np.arange(height)).sum() / mass)
-    centre_col = float((digit.sum(axis=0) * np.arange(width)).sum() / mass)
+    centre_row = _settle(float((digit.sum(axis=1) * np.arange(height)).sum() / mass))
+    centre_col = _settle(float((digit.sum(axis=0) * np.arange(width)).sum() / mass))
     top = int(np.clip(np.floor(FIELD / 2 - centre_row + 0.5), 0, FIELD - height))
     left = int(np.clip(np.floor(FIELD / 2 - centre_col + 0.5), 0, FIELD - width))
     field = np.zeros((FIELD, FIELD), dtype=np.float32)

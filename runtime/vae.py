@@ -9,40 +9,24 @@ uses its own generator.
 """
 
 import numpy as np
-import onnxruntime as ort
 
 from vaeport.contract import DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUTS, IMAGE_SHAPE
 from vaeport.runtime.arrays import count, image_batch, latent_batch, random_generator
 from vaeport.runtime.errors import InferenceError, InputError
 from vaeport.runtime.info import environment, model_summary
-from vaeport.runtime.model_files import ModelFiles, check_graph, check_manifest_io, read_model
-from vaeport.runtime.providers import SessionOpener, parse_device
-
-
-def _session_options(threads, session_options) -> ort.SessionOptions:
-    if session_options is not None and not isinstance(session_options, ort.SessionOptions):
-        raise InputError(
-            f"session_options must be an onnxruntime.SessionOptions or None; got {type(session_options).__name__}"
-        )
-    if threads is not None:
-        threads = count(threads, "threads")
-    options = session_options
-    if options is None:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    return options
+from vaeport.runtime.prior import Prior
+from vaeport.runtime.sessions import OpenModel, open_model
 
 
 class VAERuntime:
     """A loaded vaeport model. Create it with :meth:`VAERuntime.load`."""
 
-    def __init__(self, model: ModelFiles, precision: str, opener: SessionOpener, sessions: dict):
-        self._model = model
-        self._precision = precision
-        self._opener = opener
-        self._sessions = sessions
+    def __init__(self, opened: OpenModel):
+        self._model = opened.files
+        self._precision = opened.precision
+        self._opener = opened.opener
+        self._sessions = opened.sessions
+        self._prior = Prior.from_manifest(opened.files.manifest)
 
     @classmethod
     def load(cls, model_dir=None, device="auto", precision="fp32", threads=None, session_options=None) -> "VAERuntime":
@@ -58,15 +42,7 @@ class VAERuntime:
         Each graph's SHA-256 is checked against the manifest before a session is created, and
         the graphs' inputs and outputs against the manifest after.
         """
-        requested = parse_device(device)
-        options = _session_options(threads, session_options)
-        model = read_model(model_dir, precision)
-        check_manifest_io(model.manifest, model.location)
-        opener = SessionOpener(requested, options)
-        sessions = opener.open_all(model.graphs)
-        for role, session in sessions.items():
-            check_graph(session, role, model.graphs[role][0], model.manifest)
-        return cls(model, precision, opener, sessions)
+        return cls(open_model(model_dir, precision, device, threads, session_options))
 
     # --- what was loaded ---------------------------------------------------------------
 
@@ -78,6 +54,16 @@ class VAERuntime:
     def manifest(self) -> dict:
         """The model's manifest.json as a dict (treat it as read-only)."""
         return self._model.manifest
+
+    @property
+    def prior(self) -> Prior:
+        """The model's prior p(z): the manifest's learned mixture, or N(0, I) when it has none."""
+        return self._prior
+
+    @property
+    def graph_files(self) -> dict[str, bytes]:
+        """``{file name: bytes}`` of the graphs loaded: the bytes whose SHA-256 was checked."""
+        return dict(self._model.graphs.values())
 
     @property
     def precision(self) -> str:
@@ -149,12 +135,11 @@ class VAERuntime:
         return self._decode_batch(mu).reshape(shape)
 
     def sample_latents(self, n: int, seed=None) -> np.ndarray:
-        """``n`` latent vectors ``[n,D]`` from the prior N(0, I); :meth:`sample` decodes the same draws."""
-        n = count(n, "n")
-        return random_generator(seed).standard_normal((n, self.latent_dim), dtype=np.float32)
+        """``n`` latent vectors ``[n,D]`` from the model's prior (:attr:`prior`); :meth:`sample` decodes the same draws."""
+        return self._prior.sample(count(n, "n"), random_generator(seed))
 
     def sample(self, n: int, seed=None) -> np.ndarray:
-        """``n`` new digits ``[n,28,28]``: latent vectors from the prior N(0, I), decoded."""
+        """``n`` new digits ``[n,28,28]``: latent vectors from the model's prior, decoded."""
         return self._decode_batch(self.sample_latents(n, seed))
 
     def sample_posterior(self, mu, logvar, n: int = 1, seed=None) -> np.ndarray:

@@ -10,6 +10,17 @@ SHIPPED_MODEL = REPO / "exported"
 os.environ.setdefault("VAEPORT_DATA_ROOT", str((REPO.parent / "shared" / "data").resolve()))
 
 
+def pytest_collection_modifyitems(config, items):
+    """CUDA tests run when the marker expression asks for them (pytest -m cuda), and then fail
+    without a usable GPU; otherwise they are skipped, so the suite passes on CPU-only machines."""
+    if "cuda" in config.getoption("markexpr", ""):
+        return
+    skip = pytest.mark.skip(reason="needs a GPU: run with pytest -m cuda")
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = Path(os.environ["VAEPORT_DATA_ROOT"])
@@ -27,9 +38,29 @@ def vae():
 
 
 @pytest.fixture(scope="session")
-def demo_url(vae):
-    """A live demo server on a free loopback port, stopped when the tests end."""
-    from vaeport.ui.app import running_demo
+def ort_dist() -> Path:
+    """onnxruntime-web's dist/ folder as `npm ci --prefix ui` installs it at the pinned version."""
+    dist = REPO / "ui" / "node_modules" / "onnxruntime-web" / "dist"
+    if not dist.is_dir():
+        pytest.fail(f"{dist} is missing; install the browser runtime's packages first: npm ci --prefix ui")
+    return dist
 
-    with running_demo(vae) as url:
-        yield url
+
+@pytest.fixture(scope="session")
+def api_url(vae):
+    """A live demo server that runs the model on the server only, for the HTTP API tests."""
+    from vaeport.benchmarks.harness import free_port
+    from vaeport.ui.app import serve
+
+    with serve(vae, port=free_port(), browser=False, block=False) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def demo_url(vae, ort_dist):
+    """A live demo server on a free loopback port, serving onnxruntime-web from the npm copy; stopped when the tests end."""
+    from vaeport.benchmarks.harness import free_port
+    from vaeport.ui.app import serve
+
+    with serve(vae, port=free_port(), ort_dist=ort_dist, block=False) as server:
+        yield server.url

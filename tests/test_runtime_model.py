@@ -5,6 +5,8 @@ Damaged and inconsistent models are made by copying the shipped folder and chang
 
 import json
 import shutil
+import subprocess
+import sys
 from importlib.resources import as_file, files
 
 import numpy as np
@@ -55,7 +57,9 @@ def test_a_copied_model_folder_loads(model_dir):
 def test_a_changed_graph_is_refused_before_onnxruntime_sees_it(model_dir, precision, role):
     file_name = GRAPH_FILES[precision][role]
     (model_dir / file_name).write_bytes(b"not an onnx graph")  # onnxruntime would fail to parse this
-    with pytest.raises(ModelIntegrityError, match=rf"{file_name} in .* has SHA-256 .* but manifest.json records") as caught:
+    with pytest.raises(
+        ModelIntegrityError, match=rf"{file_name} in .* has SHA-256 .* but manifest.json records"
+    ) as caught:
         VAERuntime.load(model_dir, device="cpu", precision=precision)
     assert isinstance(caught.value, RuntimeError)
 
@@ -80,15 +84,24 @@ def test_a_manifest_whose_latent_size_differs_from_the_graphs_is_refused(model_d
     latent_dim = VAERuntime.load(model_dir, device="cpu").latent_dim
     wrong = latent_dim + 1
 
-    def change(manifest):
+    def change(manifest):  # a manifest consistent in itself, for a latent size the graphs do not have
         manifest["latent_dim"] = wrong
         for role in manifest["io"].values():
             for args in role.values():
                 for shape in args.values():
                     shape[1:] = [wrong] if len(shape) == 2 else shape[1:]
+        for values in [
+            *manifest["latent_stats"].values(),
+            *(e[k] for e in manifest["examples"] for k in ("mu", "logvar")),
+        ]:
+            values.append(0.0)
+        for row in [*manifest.get("prior", {}).get("means", []), *manifest.get("prior", {}).get("logvars", [])]:
+            row.append(0.0)
 
     edit_manifest(model_dir, change)
-    message = rf"encoder.onnx output 'mu' is tensor\(float\) \[.*, {latent_dim}\]; expected tensor\(float\) \['N', {wrong}\]"
+    message = (
+        rf"encoder.onnx output 'mu' is tensor\(float\) \[.*, {latent_dim}\]; expected tensor\(float\) \['N', {wrong}\]"
+    )
     with pytest.raises(ManifestMismatchError, match=message):
         VAERuntime.load(model_dir, device="cpu")
 
@@ -100,7 +113,9 @@ def test_a_manifest_whose_io_contradicts_its_latent_size_is_refused(model_dir):
 
 
 def test_a_manifest_with_other_output_names_is_refused(model_dir):
-    edit_manifest(model_dir, lambda m: m["io"]["encoder"]["outputs"].update(mean=m["io"]["encoder"]["outputs"].pop("mu")))
+    edit_manifest(
+        model_dir, lambda m: m["io"]["encoder"]["outputs"].update(mean=m["io"]["encoder"]["outputs"].pop("mu"))
+    )
     with pytest.raises(ManifestMismatchError, match="has io"):
         VAERuntime.load(model_dir, device="cpu")
 
@@ -115,7 +130,9 @@ def test_a_graph_with_other_output_names_is_refused(model_dir):
         output.name = "mean" if output.name == "mu" else output.name
     onnx.save(graph, path)
     rehash(model_dir, "fp32", "encoder")
-    with pytest.raises(ManifestMismatchError, match=r"encoder.onnx has outputs \['mean', 'logvar'\]; .* expect \['mu', 'logvar'\]"):
+    with pytest.raises(
+        ManifestMismatchError, match=r"encoder.onnx has outputs \['mean', 'logvar'\]; .* expect \['mu', 'logvar'\]"
+    ):
         VAERuntime.load(model_dir, device="cpu")
 
 
@@ -126,8 +143,14 @@ def test_a_graph_with_other_output_names_is_refused(model_dir):
         (lambda d: (d / MANIFEST_FILE).write_text("{not json"), "not readable JSON"),
         (lambda d: (d / MANIFEST_FILE).write_text("[]"), "not a JSON object"),
         (lambda d: (d / "decoder.onnx").unlink(), "decoder.onnx is missing"),
-        (lambda d: edit_manifest(d, lambda m: m.update(format_version=99)), "format_version 99; this vaeport reads format_version 1"),
-        (lambda d: edit_manifest(d, lambda m: m.update(latent_dim="10")), "latent_dim '10'; expected a positive whole number"),
+        (
+            lambda d: edit_manifest(d, lambda m: m.update(format_version=99)),
+            "format_version 99; this vaeport reads format_version 1",
+        ),
+        (
+            lambda d: edit_manifest(d, lambda m: m.update(latent_dim="10")),
+            "latent_dim '10'; expected a positive whole number",
+        ),
         (lambda d: edit_manifest(d, lambda m: m.update(image_shape=[3, 28, 28])), "image_shape"),
         (lambda d: edit_manifest(d, lambda m: m["graphs"]["fp32"].pop("encoder")), "records no graphs.fp32.encoder"),
     ],
@@ -140,8 +163,63 @@ def test_a_broken_model_folder_gets_a_message_naming_the_problem(model_dir, brea
 
 def test_a_missing_precision_lists_the_ones_there(model_dir):
     edit_manifest(model_dir, lambda m: m["graphs"].pop("int8"))
-    with pytest.raises(ModelError, match=r"graphs.int8.encoder .* it lists precisions \['fp32'\]"):
+    with pytest.raises(ModelError, match=r"records no graphs.int8.encoder; it lists precisions \['fp32'\]"):
         VAERuntime.load(model_dir, device="cpu", precision="int8")
+
+
+# Every manifest key some layer reads, removed or garbled one at a time: (change, what the message names).
+BROKEN_KEYS = [
+    (lambda m: m.pop("latent_stats"), "has no latent_stats"),
+    (lambda m: m["latent_stats"].pop("max"), "has no latent_stats.max"),
+    (lambda m: m["latent_stats"]["min"].pop(), r"latent_stats.min \[.*; expected 10 finite numbers"),
+    (lambda m: m["latent_stats"].update(std="wide"), "latent_stats.std 'wide'; expected 10 finite numbers"),
+    (
+        lambda m: m["latent_stats"]["min"].__setitem__(2, 99.0),
+        r"latent_stats.min\[2\] = 99.0 above latent_stats.max\[2\]",
+    ),
+    (lambda m: m.pop("examples"), "has examples null; expected a list of 10"),
+    (lambda m: m["examples"].pop(), "expected a list of 10, one per digit 0-9"),
+    (lambda m: m["examples"][3].pop("logvar"), r"examples\[3\].logvar null; expected 10 finite numbers"),
+    (lambda m: m["examples"][3]["mu"].__setitem__(0, float("nan")), r"examples\[3\].mu .*; expected 10 finite numbers"),
+    (lambda m: m["examples"][3].update(digit=4), "examples of digits .*; expected each of 0-9 once"),
+    (
+        lambda m: m["graphs"]["fp32"]["decoder"].update(sha256="abc"),
+        "graphs.fp32.decoder.sha256 'abc'; expected 64 hexadecimal digits",
+    ),
+    (
+        lambda m: m["graphs"]["int8"]["encoder"].update(file="other.onnx"),
+        'graphs.int8.encoder.file .*; expected "encoder.int8.onnx"',
+    ),
+    (lambda m: m["graphs"]["fp32"]["encoder"].pop("bytes"), "graphs.fp32.encoder.bytes None; expected the file size"),
+    (
+        lambda m: m.update(metrics={"fp32": {"neg_elbo": "low"}}),
+        "metrics.fp32 .*; expected an object of finite numbers",
+    ),
+    (lambda m: m.update(training=[1, 2]), "training of type list; expected a JSON object"),
+    (lambda m: m.update(prior={"type": "flow"}), "prior.type must be 'gaussian_mixture'"),
+]
+
+
+@pytest.mark.parametrize("change, message", BROKEN_KEYS)
+def test_a_manifest_key_removed_or_garbled_is_refused_by_name(model_dir, change, message):
+    edit_manifest(model_dir, change)
+    with pytest.raises(ModelError, match=message):
+        VAERuntime.load(model_dir, device="cpu")
+
+
+@pytest.mark.parametrize("command", [["info"], ["demo", "--port", "7999"], ["evaluate"], ["web", "site"]])
+def test_commands_on_a_broken_manifest_print_one_line_and_exit_1(model_dir, command, tmp_path):
+    edit_manifest(model_dir, lambda m: m.pop("examples"))
+    where = [str(model_dir)] if command[0] == "evaluate" else ["--model-dir", str(model_dir)]
+    if command[0] == "web":
+        command = ["web", str(tmp_path / "site")]
+    result = subprocess.run(
+        [sys.executable, "-m", "vaeport", *command, *where], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"vaeport {command[0]}: error: manifest.json in {model_dir} has examples null; expected a list of 10, one per digit 0-9"
+    ]
 
 
 # --- providers ----------------------------------------------------------------------------
@@ -183,15 +261,27 @@ def test_cpu_and_gpu_distributions_installed_together_are_reported(tmp_path, mon
     assert VAERuntime.load(device="cpu").info()["onnxruntime"]["conflict"] == note
 
 
-# --- CUDA (needs a GPU and onnxruntime-gpu) -----------------------------------------------
+@pytest.mark.skipif(CUDA_LISTED, reason="this onnxruntime offers CUDA")
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available provider names")
+def test_cuda_listed_but_dropped_by_the_session_is_caught(monkeypatch):
+    """onnxruntime lists CUDA, yet the session it creates runs on the CPU (as when cuDNN does not load)."""
+    listed = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr("vaeport.runtime.providers.ort.get_available_providers", lambda: listed)
+    with pytest.raises(
+        ProviderError, match=r"lists CUDAExecutionProvider but could not use it on cuda:0 and fell back"
+    ):
+        VAERuntime.load(device="cuda")
+    vae = VAERuntime.load(device="auto")
+    assert vae.device == "cpu" and vae.providers == ["CPUExecutionProvider"]
+    assert "could not use it on cuda:0" in vae.info()["fallback_reason"]
+
+
+# --- CUDA (needs a GPU and onnxruntime-gpu; run with pytest -m cuda) ---------------------
 
 
 @pytest.fixture(scope="module")
 def cuda_vae():
-    try:
-        return VAERuntime.load(device="cuda")
-    except ProviderError as error:
-        pytest.skip(f"no usable CUDA device: {error}")
+    return VAERuntime.load(device="cuda")
 
 
 @pytest.mark.cuda
@@ -216,3 +306,38 @@ def test_cuda_results_equal_cpu_results(cuda_vae):
 def test_a_cuda_device_that_does_not_exist_is_a_provider_error(cuda_vae):
     with pytest.raises(ProviderError, match="cuda:99"):
         VAERuntime.load(device="cuda:99")
+
+
+# --- the prior the runtime samples from -------------------------------------------------------
+
+
+def test_a_model_folder_without_a_prior_samples_from_the_standard_normal(model_dir):
+    edit_manifest(model_dir, lambda m: m.pop("prior", None))
+    vae = VAERuntime.load(model_dir, device="cpu")
+    z = vae.sample_latents(20000, seed=3)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=0.03)
+    np.testing.assert_allclose(z.var(axis=0), 1.0, atol=0.04)
+    np.testing.assert_array_equal(
+        z, np.random.default_rng(3).standard_normal((20000, vae.latent_dim), dtype=np.float32)
+    )
+
+
+def test_the_runtime_samples_from_the_manifests_mixture(model_dir):
+    """Two components far apart on z0: the samples split by weight, each with its own mean."""
+    latent_dim = VAERuntime.load(model_dir, device="cpu").latent_dim
+    means = [[-4.0] + [0.0] * (latent_dim - 1), [4.0] + [1.0] * (latent_dim - 1)]
+    prior = {
+        "type": "gaussian_mixture",
+        "weights": [0.25, 0.75],
+        "means": means,
+        "logvars": [[np.log(0.04)] * latent_dim] * 2,
+        "description": "two components for a test",
+    }
+    edit_manifest(model_dir, lambda m: m.update(prior=prior))
+    vae = VAERuntime.load(model_dir, device="cpu")
+    z = vae.sample_latents(20000, seed=4)
+    left = z[:, 0] < 0
+    assert left.mean() == pytest.approx(0.25, abs=0.015)
+    np.testing.assert_allclose(z[left].mean(axis=0), means[0], atol=0.01)
+    np.testing.assert_allclose(z[~left].std(axis=0), 0.2, rtol=0.05)
+    assert vae.sample(3, seed=4).shape == (3, 28, 28)

@@ -80,7 +80,10 @@ def test_polarity_and_channels_give_the_same_digit():
     light = stroke_canvas()
     reference = preprocess_drawing(light)
     dark = 1.0 - light
-    as_uint8 = lambda a: np.round(a * 255).astype(np.uint8)
+
+    def as_uint8(a):
+        return np.round(a * 255).astype(np.uint8)
+
     variants = {
         "grey uint8": as_uint8(light),
         "grey [H,W,1]": light[..., None],
