@@ -17,6 +17,8 @@ import torch
 from conftest import REPO, SHIPPED_MODEL
 from vaeport.cli import build_parser, train_config
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE, sha256_file
+from vaeport.runtime.prior import Prior
+from vaeport.training import evaluate as evaluate_module
 from vaeport.training import export as export_module
 from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.config import TrainConfig
@@ -24,27 +26,63 @@ from vaeport.training.data import load_mnist
 from vaeport.training.errors import CheckpointError, ConfigError, DataError, ExportError
 from vaeport.training.evaluate import evaluate_graphs
 from vaeport.training.export import export
-from vaeport.training.loss import negative_elbo, summarize
-from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize
+from vaeport.training.loss import negative_elbo
+from vaeport.training.measure import bce_from_probabilities, posterior_log_prob, summarize
+from vaeport.training.mnist_files import read_idx
+from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize, sample_prior
 from vaeport.training.onnx_weights import load_torch_modules
 from vaeport.training.train import _kl_weight, train
 
-SMALL = dict(latent_dim=4, hidden=(64, 32), epochs=1, batch_size=32, lr=3e-3, ema_decay=0.9, kl_warmup_epochs=0, train_limit=2048, test_limit=500)
+SMALL = dict(
+    latent_dim=4,
+    hidden=(64, 32),
+    epochs=1,
+    batch_size=32,
+    lr=3e-3,
+    ema_decay=0.9,
+    kl_warmup_epochs=0,
+    train_limit=2048,
+    test_limit=500,
+)
+
+
+BLOCK_TORCH = """
+import builtins, sys
+real_import = builtins.__import__
+def blocked(name, *args, **kwargs):
+    if name.split(".")[0] in ("torch", "torchvision", "onnx"):
+        raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = blocked
+from vaeport.cli import main
+sys.exit(main({argv!r}))
+"""
 
 
 def vaeport_cli(*args):
-    return subprocess.run([sys.executable, "-m", "vaeport", *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "vaeport", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 # --- model and loss on small arrays -------------------------------------------------------
 
 
-def test_shapes_follow_the_configuration():
-    model = VAE(latent_dim=3, hidden=(20, 10))
-    logits, mu, logvar = model(torch.rand(5, 1, 28, 28))
+@pytest.mark.parametrize("prior", ["standard", "mog", "vamp"])
+def test_shapes_follow_the_configuration(prior):
+    model = VAE(latent_dim=3, hidden=(20, 10), prior=prior, prior_components=4)
+    logits, mu, logvar, z = model(torch.rand(5, 1, 28, 28))
     assert logits.shape == (5, 1, 28, 28)
-    assert mu.shape == logvar.shape == (5, 3)
+    assert mu.shape == logvar.shape == z.shape == (5, 3)
     assert model.decoder(torch.zeros(2, 3)).shape == (2, 1, 28, 28)
+    mixture = model.prior_mixture()
+    if prior == "standard":
+        assert mixture is None
+    else:
+        log_weights, means, logvars = mixture
+        assert log_weights.shape == (4,) and means.shape == logvars.shape == (4, 3)
+        assert torch.logsumexp(log_weights, 0).item() == pytest.approx(0.0, abs=1e-6)
+    assert sample_prior(model, 6, torch.Generator().manual_seed(0)).shape == (6, 3)
 
 
 def test_negative_elbo_matches_a_hand_computation():
@@ -56,13 +94,84 @@ def test_negative_elbo_matches_a_hand_computation():
         p = 1 / (1 + math.exp(-logit))
         return -(x * math.log(p) + (1 - x) * math.log(1 - p))
 
-    expected_bce = 196 * sum(bce(l, x) for l, x in [(0.5, 1.0), (-1.0, 0.0), (2.0, 0.25), (0.0, 0.5)])
+    expected_bce = 196 * sum(bce(logit, x) for logit, x in [(0.5, 1.0), (-1.0, 0.0), (2.0, 0.25), (0.0, 0.5)])
     # KL(N(mu, s^2) || N(0, 1)) = 0.5 * (s^2 + mu^2 - 1 - log s^2), summed over dimensions
     expected_kl = 0.5 * (1 + 0.25 - 1 - 0) + 0.5 * (4 + 1 - 1 - math.log(4.0))
     total, got_bce, got_kl = negative_elbo(logits, target, mu, logvar)
     assert got_bce.item() == pytest.approx(expected_bce, rel=1e-5)
     assert got_kl.item() == pytest.approx(expected_kl, rel=1e-5)
     assert total.item() == pytest.approx(expected_bce + expected_kl, rel=1e-5)
+
+
+# A mixture of two diagonal Gaussians in two dimensions and one posterior, small enough to work by hand.
+MIXTURE = dict(
+    weights=[0.25, 0.75], means=[[0.0, 1.0], [-1.0, 0.5]], logvars=[[0.0, math.log(4.0)], [math.log(0.25), 0.0]]
+)
+POSTERIOR = dict(mu=[0.5, -1.0], logvar=[0.0, math.log(4.0)], z=[0.2, 0.4])
+
+
+def _hand_mixture_kl_estimate() -> float:
+    """log q(z|x) - log p(z) at z, written out with math alone."""
+
+    def normal_pdf(x, mean, var):
+        return math.exp(-0.5 * (x - mean) ** 2 / var) / math.sqrt(2 * math.pi * var)
+
+    (z1, z2), (m1, m2) = POSTERIOR["z"], POSTERIOR["mu"]
+    q = normal_pdf(z1, m1, 1.0) * normal_pdf(z2, m2, 4.0)
+    p = 0.25 * normal_pdf(z1, 0.0, 1.0) * normal_pdf(z2, 1.0, 4.0) + 0.75 * normal_pdf(z1, -1.0, 0.25) * normal_pdf(
+        z2, 0.5, 1.0
+    )
+    return math.log(q) - math.log(p)
+
+
+def test_negative_elbo_with_a_mixture_prior_matches_a_hand_computation():
+    logits = torch.tensor([[0.5, -1.0, 2.0, 0.0]]).repeat(1, 196).view(1, 1, 28, 28)
+    target = torch.tensor([[1.0, 0.0, 0.25, 0.5]]).repeat(1, 196).view(1, 1, 28, 28)
+    mixture = (torch.tensor(MIXTURE["weights"]).log(), torch.tensor(MIXTURE["means"]), torch.tensor(MIXTURE["logvars"]))
+    mu, logvar, z = (torch.tensor([POSTERIOR[key]]) for key in ("mu", "logvar", "z"))
+    _, expected_bce, _ = negative_elbo(logits, target, mu, logvar)
+    total, bce, kl = negative_elbo(logits, target, mu, logvar, z, mixture)
+    assert bce.item() == expected_bce.item()
+    assert kl.item() == pytest.approx(_hand_mixture_kl_estimate(), rel=1e-5)
+    assert total.item() == pytest.approx(expected_bce.item() + _hand_mixture_kl_estimate(), rel=1e-6)
+
+
+def test_graph_measure_with_a_mixture_prior_matches_a_hand_computation():
+    """The numpy measure of the graphs: BCE of the decoder's probabilities plus log q(z|x) - log p(z)."""
+    probs = np.tile(np.array([0.5, 0.25, 0.9, 1e-3], np.float32), 196).reshape(1, 1, 28, 28)
+    target = np.tile(np.array([1.0, 0.0, 0.25, 0.5], np.float32), 196).reshape(1, 1, 28, 28)
+    expected_bce = -196 * sum(
+        x * math.log(p) + (1 - x) * math.log(1 - p) for p, x in [(0.5, 1.0), (0.25, 0.0), (0.9, 0.25), (1e-3, 0.5)]
+    )
+    prior = Prior(np.array(MIXTURE["weights"]), np.array(MIXTURE["means"]), np.array(MIXTURE["logvars"]), "two by hand")
+    mu, logvar, z = (np.array([POSTERIOR[key]], np.float32) for key in ("mu", "logvar", "z"))
+    bce = bce_from_probabilities(probs, target)
+    kl = posterior_log_prob(z, mu, logvar) - prior.log_prob(z)
+    assert bce[0] == pytest.approx(expected_bce, rel=1e-6)
+    assert kl[0] == pytest.approx(_hand_mixture_kl_estimate(), rel=1e-6)
+
+
+def test_pytorch_and_the_graphs_measure_with_the_same_estimator():
+    """At the same z the training measure and the graphs' measure agree, for each kind of prior."""
+    for prior in ("standard", "mog", "vamp"):
+        torch.manual_seed(0)
+        model = VAE(latent_dim=3, hidden=(20, 10), prior=prior, prior_components=4).eval()
+        images = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            logits, mu, logvar, z = model(images, torch.Generator().manual_seed(2))
+            _, torch_bce, torch_kl = negative_elbo(logits, images, mu, logvar, z, model.prior_mixture())
+            mixture = model.prior_mixture()
+        numpy_bce = bce_from_probabilities(torch.sigmoid(logits).numpy(), images.numpy())
+        if mixture is None:
+            numpy_kl = -0.5 * np.sum(
+                1 + logvar.double().numpy() - mu.double().numpy() ** 2 - np.exp(logvar.double().numpy()), axis=1
+            )
+        else:
+            log_weights, means, logvars = (t.detach().double().numpy() for t in mixture)
+            numpy_prior = Prior(np.exp(log_weights), means, logvars, prior)
+            numpy_kl = posterior_log_prob(z.numpy(), mu.numpy(), logvar.numpy()) - numpy_prior.log_prob(z.numpy())
+        np.testing.assert_allclose(torch_bce.numpy(), numpy_bce, rtol=1e-4)
+        np.testing.assert_allclose(torch_kl.numpy(), numpy_kl, rtol=1e-4, atol=1e-4)
 
 
 def test_gradients_flow_through_the_reparameterisation():
@@ -86,7 +195,7 @@ def test_kl_warmup_rises_linearly_then_stays_at_one():
 
 def test_active_units_count_dimensions_whose_mean_varies():
     mu = torch.stack([torch.linspace(-1, 1, 100), torch.full((100,), 0.3), 0.05 * torch.linspace(-1, 1, 100)], dim=1)
-    metrics = summarize(torch.ones(100), torch.zeros(100), mu)
+    metrics = summarize(np.ones(100), np.zeros(100), mu.numpy())
     assert metrics["active_units"] == 1  # only the first varies by more than 0.01 (variance 0.34 vs 0 and 0.0009)
     assert metrics["neg_elbo"] == pytest.approx(1.0)
 
@@ -96,13 +205,49 @@ def test_active_units_count_dimensions_whose_mean_varies():
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("latent_dim", 0, "latent_dim"), ("epochs", -3, "epochs"), ("hidden", (), "hidden"),
-     ("lr", 0.0, "lr"), ("activation", "tanhh", "activation"), ("ema_decay", 1.0, "ema_decay"),
-     ("dropout", 1.0, "dropout"), ("kl_warmup_epochs", -1, "kl_warmup_epochs"), ("weight_decay", -0.1, "weight_decay")],
+    [
+        ("latent_dim", 0, "latent_dim"),
+        ("epochs", -3, "epochs"),
+        ("hidden", (), "hidden"),
+        ("lr", 0.0, "lr"),
+        ("activation", "tanhh", "activation"),
+        ("ema_decay", 1.0, "ema_decay"),
+        ("dropout", 1.0, "dropout"),
+        ("kl_warmup_epochs", -1, "kl_warmup_epochs"),
+        ("weight_decay", -0.1, "weight_decay"),
+        ("prior", "flow", "prior must be one of"),
+        ("prior_components", 0, "prior_components"),
+        ("prior_weight_decay", -1.0, "prior_weight_decay"),
+    ],
 )
 def test_nonsense_hyperparameters_are_refused(field, value, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_a_record_without_a_prior_describes_a_standard_normal_model():
+    """Checkpoints and manifests written before learned priors hold no `prior`: their model used N(0, I)."""
+    record = {key: value for key, value in TrainConfig().to_dict().items() if not key.startswith("prior")}
+    assert TrainConfig.from_dict(record).prior == "standard"
+    assert TrainConfig.from_dict(record).build_model().prior is None
+
+
+def test_idx_reader_reads_the_header_and_refuses_truncated_files(tmp_path):
+    path = tmp_path / "tiny-idx3-ubyte"
+    path.write_bytes(
+        bytes([0, 0, 8, 3])
+        + (2).to_bytes(4, "big")
+        + (3).to_bytes(4, "big")
+        + (4).to_bytes(4, "big")
+        + bytes(range(24))
+    )
+    np.testing.assert_array_equal(read_idx(path), np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(DataError, match="holds 39 bytes; its header \\[2, 3, 4\\] says 40"):
+        read_idx(path)
+    path.write_bytes(b"\x1f\x8b\x08\x00")  # a gzip file, not yet unpacked
+    with pytest.raises(DataError, match="not an IDX file"):
+        read_idx(path)
 
 
 def test_cli_refuses_bad_arguments_with_a_message():
@@ -171,7 +316,9 @@ def trained(tmp_path_factory, data_root):
     """One short epoch on a slice of real MNIST, exported once for the tests below."""
     folder = tmp_path_factory.mktemp("run")
     result = train(TrainConfig(**SMALL), folder / "run", data_root=data_root, download=False)
-    manifest = export(result["checkpoint"], folder / "model", data_root=data_root, download=False, test_limit=SMALL["test_limit"])
+    manifest = export(
+        result["checkpoint"], folder / "model", data_root=data_root, download=False, test_limit=SMALL["test_limit"]
+    )
     return {**result, "model_dir": folder / "model", "manifest": manifest, "run_dir": folder / "run"}
 
 
@@ -270,6 +417,89 @@ def test_evaluate_recomputes_the_manifest_metrics(trained):
         assert measured == pytest.approx(recorded, abs=1e-3), (precision, key)
 
 
+def test_manifest_describes_the_learned_prior_of_the_checkpoint(trained):
+    """The manifest's prior is the checkpoint's: a mixture's own parameters, a VampPrior's encoded pseudo-inputs."""
+    config = TrainConfig(**SMALL)
+    assert config.prior != "standard", "the shipped recipe has a learned prior"
+    section = trained["manifest"]["prior"]
+    assert section["type"] == "gaussian_mixture" and isinstance(section["description"], str)
+    model, _ = load_checkpoint(trained["checkpoint"])
+    with torch.no_grad():
+        log_weights, means, logvars = (t.detach() for t in model.prior_mixture())
+    np.testing.assert_allclose(section["weights"], log_weights.exp().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(section["means"], means.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(section["logvars"], logvars.numpy(), rtol=1e-5, atol=1e-5)
+    assert len(section["weights"]) == config.prior_components and sum(section["weights"]) == pytest.approx(
+        1.0, abs=1e-12
+    )
+    prior = Prior.from_manifest(trained["manifest"])
+    assert prior.sample(5, np.random.default_rng(0)).shape == (5, SMALL["latent_dim"])
+
+
+def test_a_vampprior_is_exported_as_its_encoded_pseudo_inputs(tmp_path, data_root):
+    config = TrainConfig(**{**SMALL, "prior": "vamp", "prior_components": 5})
+    result = train(config, tmp_path / "run", data_root=data_root, download=False)
+    manifest = export(
+        result["checkpoint"], tmp_path / "model", data_root=data_root, download=False, test_limit=SMALL["test_limit"]
+    )
+    model, _ = load_checkpoint(result["checkpoint"])
+    pseudo_inputs = model.prior.images().detach()
+    assert pseudo_inputs.shape == (5, 1, 28, 28) and pseudo_inputs.min() >= 0 and pseudo_inputs.max() <= 1
+    mu, logvar = ort.InferenceSession(str(tmp_path / "model" / "encoder.onnx")).run(
+        None, {"image": pseudo_inputs.numpy()}
+    )
+    section = manifest["prior"]
+    assert section["weights"] == [0.2] * 5
+    np.testing.assert_array_equal(np.array(section["means"], np.float32), mu)
+    np.testing.assert_array_equal(np.array(section["logvars"], np.float32), logvar)
+    assert section["description"] == "VampPrior: 5 learned pseudo-inputs, encoded at export"
+
+
+def test_the_graphs_and_pytorch_measure_alike(trained):
+    """Same estimator, different noise: the graphs' figure and the last epoch's PyTorch figure are close."""
+    fp32, last = trained["manifest"]["metrics"]["fp32"], trained["history"][-1]
+    assert fp32["neg_elbo"] == pytest.approx(last["test_neg_elbo"], abs=1.5)
+    assert fp32["kl"] == pytest.approx(last["test_kl"], abs=1.0)
+
+
+@pytest.fixture(scope="module")
+def standard_model(tmp_path_factory, data_root):
+    """A short run with the standard normal prior, exported: a model folder without a prior section."""
+    folder = tmp_path_factory.mktemp("standard")
+    result = train(TrainConfig(**{**SMALL, "prior": "standard"}), folder / "run", data_root=data_root, download=False)
+    export(result["checkpoint"], folder / "model", data_root=data_root, download=False, test_limit=SMALL["test_limit"])
+    return folder / "model"
+
+
+def test_a_model_folder_without_a_prior_section_loads_and_samples_from_the_standard_normal(standard_model):
+    from vaeport.runtime import VAERuntime
+
+    manifest = json.loads((standard_model / MANIFEST_FILE).read_text())
+    assert "prior" not in manifest
+    vae = VAERuntime.load(standard_model, device="cpu")
+    prior = Prior.from_manifest(vae.manifest)
+    assert prior.is_standard_normal and prior.description == "standard normal N(0, I)"
+    np.testing.assert_array_equal(
+        prior.sample(8, np.random.default_rng(3)),
+        np.random.default_rng(3).standard_normal((8, SMALL["latent_dim"]), dtype=np.float32),
+    )
+    assert vae.decode(prior.sample(8, np.random.default_rng(3))).shape == (8, 28, 28)
+    result = vaeport_cli("evaluate", standard_model, "--no-download", "--test-limit", SMALL["test_limit"])
+    assert result.returncode == 0, result.stderr
+    assert "prior: standard normal N(0, I) (analytic KL)" in result.stdout
+
+
+def test_evaluate_needs_neither_torch_nor_torchvision(trained):
+    """`vaeport evaluate` reads MNIST and computes the measure with numpy and onnxruntime alone."""
+    script = BLOCK_TORCH.format(
+        argv=["evaluate", str(trained["model_dir"]), "--no-download", "--test-limit", str(SMALL["test_limit"])]
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "prior: " + trained["manifest"]["prior"]["description"] in result.stdout
+    assert "log q(z|x) - log p(z)" in result.stdout
+
+
 def test_int8_graphs_cost_little_quality(trained):
     metrics = trained["manifest"]["metrics"]
     assert metrics["int8"]["neg_elbo"] == pytest.approx(metrics["fp32"]["neg_elbo"], abs=2.0)
@@ -284,7 +514,10 @@ def test_reexport_keeps_other_files_and_replaces_the_model(tmp_path, trained, da
     (target / "encoder.onnx").write_bytes(b"stale")
     export(trained["checkpoint"], target, data_root=data_root, download=False, test_limit=SMALL["test_limit"])
     assert (target / "__init__.py").read_text() == "# package marker\n"
-    assert sha256_file(target / "encoder.onnx") == json.loads((target / MANIFEST_FILE).read_text())["graphs"]["fp32"]["encoder"]["sha256"]
+    assert (
+        sha256_file(target / "encoder.onnx")
+        == json.loads((target / MANIFEST_FILE).read_text())["graphs"]["fp32"]["encoder"]["sha256"]
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging or retired folders left behind
 
 
@@ -321,18 +554,35 @@ def test_shipped_model_matches_its_manifest(shipped_manifest):
 
 def test_shipped_model_comes_from_the_readmes_training_command(shipped_manifest):
     """The README's `vaeport train` line is the recipe the shipped model records."""
-    (line,) = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("vaeport train --data-root")]
+    (line,) = [
+        line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("vaeport train --data-root")
+    ]
     args = build_parser().parse_args(shlex.split(line)[1:])
     assert TrainConfig.from_dict(shipped_manifest["training"]) == train_config(args)
 
 
 @pytest.mark.slow
 def test_shipped_model_reproduces_its_recorded_test_metric(shipped_manifest, data_root):
-    images, _ = load_mnist(data_root, train=False, download=False)
+    """The evaluation is deterministic: a regression of 0.1 nats would show."""
+    images, _ = evaluate_module.test_images(data_root, download=False)
+    prior = Prior.from_manifest(shipped_manifest)
     for precision in ("fp32", "int8"):
         files = GRAPH_FILES[precision]
-        measured = evaluate_graphs(SHIPPED_MODEL / files["encoder"], SHIPPED_MODEL / files["decoder"], images.numpy())
-        assert measured["metrics"]["neg_elbo"] == pytest.approx(shipped_manifest["metrics"][precision]["neg_elbo"], abs=0.5)
+        measured = evaluate_graphs(SHIPPED_MODEL / files["encoder"], SHIPPED_MODEL / files["decoder"], images, prior)[
+            "metrics"
+        ]
+        for key in ("neg_elbo", "recon_bce", "kl"):
+            assert measured[key] == pytest.approx(shipped_manifest["metrics"][precision][key], abs=0.01), (
+                precision,
+                key,
+            )
+
+
+def test_shipped_model_has_a_learned_prior(shipped_manifest):
+    prior = Prior.from_manifest(shipped_manifest)
+    training = TrainConfig.from_dict(shipped_manifest["training"])
+    assert not prior.is_standard_normal and prior.components == training.prior_components
+    assert shipped_manifest["prior"]["description"] in (REPO / "README.md").read_text()
 
 
 def test_torch_modules_rebuilt_from_the_shipped_graphs_match_them():
@@ -350,16 +600,32 @@ def test_torch_modules_rebuilt_from_the_shipped_graphs_match_them():
 
 def test_built_wheel_carries_every_layer_and_the_shipped_model(tmp_path):
     source = tmp_path / "source"  # a copy, so the build leaves nothing behind in the checkout
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "runs", "*.egg-info", "test-artifacts"))
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
-                   check=True, capture_output=True, timeout=600)
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "runs", "*.egg-info", "test-artifacts", "node_modules"),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = tmp_path.glob("vaeport-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("vaeport/cli.py", "vaeport/training/export.py", "vaeport/runtime/__init__.py",
-                   "vaeport/ui/__init__.py", "vaeport/benchmarks/__init__.py"):
+    for module in (
+        "vaeport/cli.py",
+        "vaeport/training/export.py",
+        "vaeport/runtime/__init__.py",
+        "vaeport/ui/__init__.py",
+        "vaeport/benchmarks/__init__.py",
+    ):
         assert module in names
     for name in (*GRAPH_FILES["fp32"].values(), *GRAPH_FILES["int8"].values(), MANIFEST_FILE):
         assert f"vaeport/exported/{name}" in names
+    for name in ("demo.mjs", "runtime.mjs", "demo.css", "ort-web.json"):  # the page, run in the visitor's browser
+        assert f"vaeport/ui/static/{name}" in names
+    assert not [name for name in names if "/tests/" in name or name.endswith((".wasm", "package.json"))]
 
 
 def test_evaluate_refuses_a_graph_that_does_not_match_its_manifest(tmp_path, trained):
@@ -368,5 +634,7 @@ def test_evaluate_refuses_a_graph_that_does_not_match_its_manifest(tmp_path, tra
     (target / "decoder.int8.onnx").write_bytes(b"not the graph the manifest describes")
     result = vaeport_cli("evaluate", target, "--no-download", "--test-limit", SMALL["test_limit"])
     assert result.returncode == 1
-    assert "decoder.int8.onnx does not match the SHA-256 its manifest records" in result.stderr
+    assert (
+        f"decoder.int8.onnx in {target} has SHA-256" in result.stderr and "but manifest.json records" in result.stderr
+    )
     assert "Traceback" not in result.stderr

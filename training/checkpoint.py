@@ -1,4 +1,8 @@
-"""Checkpoints: the trained encoder and decoder with the configuration that built them."""
+"""Checkpoints: the trained encoder, decoder and learned prior (if any) with the configuration that built them.
+
+A checkpoint whose configuration names no prior was written before learned priors existed and
+loads as a model with the standard normal prior (see ``TrainConfig.from_dict``).
+"""
 
 import os
 from pathlib import Path
@@ -31,11 +35,15 @@ def load_checkpoint(path: Path) -> tuple[VAE, dict]:
     """The model in eval mode and the checkpoint's other entries (config, history, ...)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist or is not a file; expected checkpoint.pt from `vaeport train`")
+        raise CheckpointError(
+            f"checkpoint {path} does not exist or is not a file; expected checkpoint.pt from `vaeport train`"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(f"checkpoint {path} could not be read ({type(error).__name__}: {error}); it is corrupt or not a PyTorch file") from None
+        raise CheckpointError(
+            f"checkpoint {path} could not be read ({type(error).__name__}: {error}); it is corrupt or not a PyTorch file"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a vaeport checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     try:
@@ -43,6 +51,8 @@ def load_checkpoint(path: Path) -> tuple[VAE, dict]:
         model = config.build_model()
         model.load_state_dict(state["model"])
     except Exception as error:
-        raise CheckpointError(f"checkpoint {path} does not describe a valid model ({type(error).__name__}: {error})") from None
+        raise CheckpointError(
+            f"checkpoint {path} does not describe a valid model ({type(error).__name__}: {error})"
+        ) from None
     model.eval()
     return model, {**state, "config": config}

@@ -4,20 +4,31 @@ from dataclasses import asdict, dataclass
 
 from vaeport.training.errors import ConfigError
 from vaeport.training.model import ACTIVATIONS, VAE
+from vaeport.training.prior import PRIORS
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Every choice a training run makes; the defaults are the recipe of the shipped model.
+
+    ``prior``: ``"standard"`` (N(0, I)), ``"mog"`` (a mixture of ``prior_components`` learned
+    Gaussians) or ``"vamp"`` (a VampPrior over ``prior_components`` learned pseudo-inputs).
+    The prior's parameters get their own decoupled weight decay, ``prior_weight_decay``.
+    """
+
     latent_dim: int = 10
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     dropout: float = 0.0
-    epochs: int = 88
+    epochs: int = 100
     batch_size: int = 64
     lr: float = 1.5e-3
     weight_decay: float = 0.067
     kl_warmup_epochs: float = 3.0
     ema_decay: float = 0.999
+    prior: str = "mog"
+    prior_components: int = 50
+    prior_weight_decay: float = 0.0
     seed: int = 0
     threads: int = 1
     train_limit: int | None = None
@@ -27,10 +38,14 @@ class TrainConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         checks = [
             (self.latent_dim >= 1, f"latent_dim must be at least 1, got {self.latent_dim}"),
-            (len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
-             f"hidden must list one or more positive widths, got {self.hidden}"),
-            (self.activation in ACTIVATIONS,
-             f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"),
+            (
+                len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
+                f"hidden must list one or more positive widths, got {self.hidden}",
+            ),
+            (
+                self.activation in ACTIVATIONS,
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}",
+            ),
             (self.weight_decay >= 0, f"weight_decay must be zero or more, got {self.weight_decay}"),
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.kl_warmup_epochs >= 0, f"kl_warmup_epochs must be zero or more, got {self.kl_warmup_epochs}"),
@@ -38,8 +53,14 @@ class TrainConfig:
             (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
             (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
+            (self.prior in PRIORS, f"prior must be one of {list(PRIORS)}, got {self.prior!r}"),
+            (self.prior_components >= 1, f"prior_components must be at least 1, got {self.prior_components}"),
+            (self.prior_weight_decay >= 0, f"prior_weight_decay must be zero or more, got {self.prior_weight_decay}"),
             (self.threads >= 1, f"threads must be at least 1, got {self.threads}"),
-            (self.train_limit is None or self.train_limit >= 1, f"train_limit must be at least 1, got {self.train_limit}"),
+            (
+                self.train_limit is None or self.train_limit >= 1,
+                f"train_limit must be at least 1, got {self.train_limit}",
+            ),
             (self.test_limit is None or self.test_limit >= 1, f"test_limit must be at least 1, got {self.test_limit}"),
         ]
         for ok, message in checks:
@@ -48,11 +69,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        """From a checkpoint's or manifest's record, which may hold other keys beside the fields."""
-        return cls(**{name: value for name, value in values.items() if name in cls.__dataclass_fields__})
+        """From a checkpoint's or manifest's record, which may hold other keys beside the fields.
+
+        A record without ``prior`` was written before learned priors existed: its model used N(0, I).
+        """
+        fields = {name: value for name, value in values.items() if name in cls.__dataclass_fields__}
+        return cls(**{"prior": "standard", **fields})
 
     def build_model(self) -> VAE:
-        return VAE(self.latent_dim, self.hidden, self.activation, self.dropout)
+        return VAE(self.latent_dim, self.hidden, self.activation, self.dropout, self.prior, self.prior_components)
 
     def to_dict(self) -> dict:
         """Plain JSON types (lists, not tuples), as the manifest and checkpoint store them."""

@@ -1,83 +1,110 @@
-"""The quality measure computed from exported ONNX graphs with onnxruntime, not from PyTorch."""
+"""The quality measure computed from exported ONNX graphs and their manifest, with numpy and onnxruntime.
 
-import json
+No torch here: ``vaeport evaluate`` works with ``pip install "vaeport[cpu]"`` alone. The prior
+comes from the manifest (N(0, I) when it has no ``prior`` section); with N(0, I) the KL is
+analytic, with a learned prior it is log q(z|x) - log p(z) at the z that was decoded.
+"""
+
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import torch
 
-from vaeport.contract import DECODER_INPUT, ENCODER_INPUT, GRAPH_FILES, MANIFEST_FILE, sha256_file
-from vaeport.training.data import load_mnist
-from vaeport.training.errors import ModelFolderError
-from vaeport.training.loss import kl_divergence, reconstruction_bce_from_probabilities, summarize
+from vaeport.contract import DECODER_INPUT, ENCODER_INPUT, GRAPH_FILES, MANIFEST_FILE
+from vaeport.runtime import VAERuntime
+from vaeport.runtime.prior import Prior
+from vaeport.runtime.sessions import open_graph
+from vaeport.training.errors import DataError, ModelFolderError
+from vaeport.training.measure import bce_from_probabilities, kl_to_standard_normal, posterior_log_prob, summarize
+from vaeport.training.mnist_files import raw_folder, read_mnist, resolve_data_root, split_present, to_unit_floats
 
 EVAL_BATCH = 1000
 EVAL_SEED = 0
 
 
-def cpu_session(path: Path) -> ort.InferenceSession:
-    """A quiet CPU session over a graph file; a graph onnxruntime cannot load is a ModelFolderError."""
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own pybind11 types
-        raise ModelFolderError(f"onnxruntime could not load {path}: {error}") from None
+def measure(encode, decode, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED) -> dict:
+    """Metrics of an encoder and decoder on ``images [N, 1, 28, 28]`` in [0, 1], one posterior sample per image.
 
-
-def evaluate_graphs(encoder_path: Path, decoder_path: Path, images: np.ndarray, seed: int = EVAL_SEED) -> dict:
-    """Metrics of the graphs on ``images [N, 1, 28, 28]``, one posterior sample per image.
-
-    Returns ``{"metrics": {...}, "mu": [N, D], "logvar": [N, D]}``.
+    ``encode(batch) -> (mu, logvar)`` and ``decode(z) -> probabilities`` run the graphs; ``prior``
+    is the model's prior (None: N(0, I)). The noise comes from a generator seeded with ``seed``,
+    so the same graphs always measure the same. Returns ``{"metrics": {...}, "mu": [N, D], "logvar": [N, D]}``.
     """
-    encoder, decoder = cpu_session(encoder_path), cpu_session(decoder_path)
+    analytic = prior is None or prior.is_standard_normal
     rng = np.random.default_rng(seed)
     bce, kl, mus, logvars = [], [], [], []
     for start in range(0, len(images), EVAL_BATCH):
-        batch = np.ascontiguousarray(images[start:start + EVAL_BATCH], dtype=np.float32)
-        mu, logvar = encoder.run(None, {ENCODER_INPUT: batch})
-        z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
-        (probs,) = decoder.run(None, {DECODER_INPUT: z.astype(np.float32)})
-        mu_t, logvar_t = torch.from_numpy(mu), torch.from_numpy(logvar)
-        bce.append(reconstruction_bce_from_probabilities(torch.from_numpy(probs), torch.from_numpy(batch)))
-        kl.append(kl_divergence(mu_t.double(), logvar_t.double()))
+        batch = np.ascontiguousarray(images[start : start + EVAL_BATCH], dtype=np.float32)
+        mu, logvar = encode(batch)
+        z = (mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)).astype(np.float32)
+        bce.append(bce_from_probabilities(decode(z), batch))
+        kl.append(
+            kl_to_standard_normal(mu, logvar) if analytic else posterior_log_prob(z, mu, logvar) - prior.log_prob(z)
+        )
         mus.append(mu)
         logvars.append(logvar)
     mu_all = np.concatenate(mus)
-    metrics = summarize(torch.cat(bce), torch.cat(kl), torch.from_numpy(mu_all))
-    return {"metrics": metrics, "mu": mu_all, "logvar": np.concatenate(logvars)}
+    return {
+        "metrics": summarize(np.concatenate(bce), np.concatenate(kl), mu_all),
+        "mu": mu_all,
+        "logvar": np.concatenate(logvars),
+    }
+
+
+def evaluate_graphs(
+    encoder_path: Path, decoder_path: Path, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED
+) -> dict:
+    """:func:`measure` on two graph files that have no manifest yet (a model being exported)."""
+    encoder, decoder = open_graph(encoder_path), open_graph(decoder_path)
+    return measure(
+        lambda batch: encoder.run(None, {ENCODER_INPUT: batch}),
+        lambda z: decoder.run(None, {DECODER_INPUT: z})[0],
+        images,
+        prior,
+        seed,
+    )
+
+
+def test_images(data_root=None, download: bool = True, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test digits as float32 ``[N, 1, 28, 28]`` in [0, 1] and their labels.
+
+    Read with numpy; only when the files are missing and ``download`` is on does torchvision fetch them.
+    """
+    root = resolve_data_root(data_root)
+    if download and not split_present(root, train=False):
+        try:
+            from vaeport.training.data import download_mnist
+        except ImportError:
+            raw = raw_folder(root)
+            raise DataError(
+                f"the MNIST test files are not in {raw}, and downloading them needs torchvision: "
+                f'pip install "vaeport[train]", or put t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte in {raw} '
+                "or point --data-root at a folder that holds MNIST/raw/"
+            ) from None
+        download_mnist(root, train=False)
+    images, labels = read_mnist(root, train=False, limit=limit)
+    return to_unit_floats(images), labels
 
 
 def evaluate_model_dir(model_dir: Path, data_root=None, download: bool = True, test_limit: int | None = None) -> dict:
-    """Recompute a model folder's metrics for each precision and print them beside the manifest's."""
-    model_dir = Path(model_dir)
-    manifest_path = model_dir / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise ModelFolderError(f"{model_dir} holds no {MANIFEST_FILE}; expected a model folder written by `vaeport export`")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        recorded = {precision: dict(manifest["metrics"][precision]) for precision in GRAPH_FILES}
-        hashes = {precision: {part: manifest["graphs"][precision][part]["sha256"] for part in files}
-                  for precision, files in GRAPH_FILES.items()}
-    except (ValueError, KeyError, TypeError) as error:
-        raise ModelFolderError(f"{manifest_path} is not a vaeport manifest ({type(error).__name__}: {error})") from None
+    """Recompute a model folder's metrics for each precision and print them beside the manifest's.
 
-    graphs = {precision: {part: model_dir / name for part, name in files.items()} for precision, files in GRAPH_FILES.items()}
-    for precision, paths in graphs.items():
-        for part, path in paths.items():
-            if not path.is_file():
-                raise ModelFolderError(f"{path} is missing; expected the four graphs `vaeport export` writes")
-            if sha256_file(path) != hashes[precision][part]:
-                raise ModelFolderError(f"{path.name} does not match the SHA-256 its manifest records; the manifest's metrics are not about it")
+    Each precision is loaded as any user of the runtime loads it: manifest, hashes and graphs checked.
+    """
+    runtimes = {precision: VAERuntime.load(model_dir, device="cpu", precision=precision) for precision in GRAPH_FILES}
+    manifest, prior = runtimes["fp32"].manifest, runtimes["fp32"].prior
+    if not all(precision in manifest.get("metrics", {}) for precision in GRAPH_FILES):
+        raise ModelFolderError(
+            f"{Path(model_dir) / MANIFEST_FILE} records no metrics for {list(GRAPH_FILES)}; expected a model folder written by `vaeport export`"
+        )
+    images, _ = test_images(data_root, download=download, limit=test_limit)
+    results = {
+        precision: measure(vae.encode, vae.decode, images, prior)["metrics"] for precision, vae in runtimes.items()
+    }
 
-    images, _ = load_mnist(data_root, train=False, download=download, limit=test_limit)
-    results = {precision: evaluate_graphs(paths["encoder"], paths["decoder"], images.numpy())["metrics"]
-               for precision, paths in graphs.items()}
-
+    kl_how = "analytic KL" if prior.is_standard_normal else "KL as log q(z|x) - log p(z) at the decoded z"
     print(f"test digits: {len(images)}, one posterior sample each (seed {EVAL_SEED})")
+    print(f"prior: {prior.description} ({kl_how})")
     print(f"{'':6} {'metric':12} {'measured':>10} {'manifest':>10}")
     for precision, metrics in results.items():
         for key, value in metrics.items():
-            print(f"{precision:6} {key:12} {value:10.3f} {recorded[precision].get(key, float('nan')):10.3f}")
+            print(f"{precision:6} {key:12} {value:10.3f} {manifest['metrics'][precision].get(key, float('nan')):10.3f}")
     return results

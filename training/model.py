@@ -8,6 +8,8 @@ saturates); the exported decoder graph applies the logistic, as the contract ask
 import torch
 from torch import nn
 
+from vaeport.training.prior import build_prior
+
 IMAGE_PIXELS = 28 * 28
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
 
@@ -73,12 +75,40 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
 
 
 class VAE(nn.Module):
-    def __init__(self, latent_dim: int = 10, hidden: tuple[int, ...] = (512, 256), activation: str = "relu", dropout: float = 0.0):
+    """Encoder, decoder and, for a learned prior, the prior's parameters (``prior`` is None for N(0, I))."""
+
+    def __init__(
+        self,
+        latent_dim: int = 10,
+        hidden: tuple[int, ...] = (512, 256),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        prior: str = "standard",
+        prior_components: int = 1,
+    ):
         super().__init__()
+        self.latent_dim = latent_dim
         self.encoder = Encoder(latent_dim, hidden, activation, dropout)
         self.decoder = Decoder(latent_dim, hidden, activation, dropout)
+        self.prior = build_prior(prior, prior_components, latent_dim)
+
+    def prior_mixture(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The learned prior as ``(log_weights [K], means [K, D], logvars [K, D])``; None for N(0, I)."""
+        return None if self.prior is None else self.prior.mixture(self.encoder)
 
     def forward(self, image: torch.Tensor, generator: torch.Generator | None = None):
+        """``(logits, mu, logvar, z)``: z is the posterior sample that was decoded."""
         mu, logvar = self.encoder(image)
-        logits = self.decoder(reparameterize(mu, logvar, generator))
-        return logits, mu, logvar
+        z = reparameterize(mu, logvar, generator)
+        return self.decoder(z), mu, logvar, z
+
+
+@torch.no_grad()
+def sample_prior(model: VAE, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` latent vectors from the model's prior: pick a component by its weight, then mean + sigma * eps."""
+    mixture = model.prior_mixture()
+    if mixture is None:
+        return torch.randn(n, model.latent_dim, generator=generator)
+    log_weights, means, logvars = mixture
+    picks = torch.multinomial(log_weights.exp(), n, replacement=True, generator=generator)
+    return means[picks] + torch.exp(0.5 * logvars[picks]) * torch.randn(n, model.latent_dim, generator=generator)

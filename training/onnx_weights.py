@@ -22,7 +22,9 @@ def _load_weights(module: torch.nn.Module, graph_path: Path) -> None:
     state = {}
     for name, parameter in module.state_dict().items():
         if name not in initializers:
-            raise CheckpointError(f"{graph_path.name} has no weight named {name!r}; it was not exported by this version of vaeport")
+            raise CheckpointError(
+                f"{graph_path.name} has no weight named {name!r}; it was not exported by this version of vaeport"
+            )
         array = initializers[name]
         if array.shape != tuple(parameter.shape) and array.T.shape == tuple(parameter.shape):
             array = array.T

@@ -33,11 +33,35 @@ def save_digit_grid(images: np.ndarray, path: Path, title: str, columns: int = 1
     grid = np.zeros((rows * 28, columns * 28), dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        grid[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = image
+        grid[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28] = image
     fig = plt.figure(figsize=(columns * 0.6, rows * 0.6 + 0.4))
     plt.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     plt.title(title, fontsize=9)
     plt.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_runs(runs: list[tuple[str, list[dict], float]], path: Path) -> None:
+    """Test negative ELBO against training minutes for several runs ``(label, history, duration_s)``.
+
+    Minutes are spread evenly over a run's epochs, which take about the same time each.
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    best = min(row["test_neg_elbo"] for _, history, _ in runs for row in history)
+    for label, history, duration_s in runs:
+        minutes = [row["epoch"] * duration_s / 60 / len(history) for row in history]
+        final = history[-1]["test_neg_elbo"]
+        ax.plot(minutes, [row["test_neg_elbo"] for row in history], label=f"{label}: {final:.2f}")
+    ax.set(
+        xlabel="training minutes (one thread)",
+        ylabel="test negative ELBO (nats / image)",
+        title="Test negative ELBO (PyTorch's measure, EMA weights)",
+        ylim=(best - 0.5, best + 5),
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""The training loop: Adam, cosine decay stepped every batch, an EMA of the weights, test metrics every epoch."""
+"""The training loop: AdamW, cosine decay stepped every batch, an EMA of the weights, test metrics every epoch."""
 
 import copy
 import math
@@ -12,8 +12,9 @@ from vaeport.training.checkpoint import save_checkpoint
 from vaeport.training.config import TrainConfig
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import ConfigError
-from vaeport.training.loss import negative_elbo, summarize
-from vaeport.training.model import VAE
+from vaeport.training.loss import negative_elbo
+from vaeport.training.measure import summarize
+from vaeport.training.model import VAE, sample_prior
 from vaeport.training.plots import plot_loss_curve, save_digit_grid
 
 EVAL_BATCH = 1000
@@ -23,17 +24,21 @@ EMA_EVERY = 4  # steps between updates of the weight average, each a pass over e
 
 @torch.no_grad()
 def evaluate(model: VAE, images: torch.Tensor, seed: int) -> dict:
-    """Test metrics with one posterior sample per image, the same noise every call."""
+    """Test metrics with one posterior sample per image, the same noise every call.
+
+    With a learned prior the KL is log q(z|x) - log p(z) at the decoded z, as for the graphs.
+    """
     model.eval()
     generator = torch.Generator().manual_seed(seed)
+    prior_mixture = model.prior_mixture()
     bce, kl, mu_all = [], [], []
     for batch in images.split(EVAL_BATCH):
-        logits, mu, logvar = model(batch, generator)
-        _, batch_bce, batch_kl = negative_elbo(logits, batch, mu, logvar)
+        logits, mu, logvar, z = model(batch, generator)
+        _, batch_bce, batch_kl = negative_elbo(logits, batch, mu, logvar, z, prior_mixture)
         bce.append(batch_bce)
         kl.append(batch_kl)
         mu_all.append(mu)
-    return summarize(torch.cat(bce), torch.cat(kl), torch.cat(mu_all))
+    return summarize(torch.cat(bce).numpy(), torch.cat(kl).numpy(), torch.cat(mu_all).numpy())
 
 
 def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
@@ -56,10 +61,22 @@ def _update_ema(ema: VAE, model: VAE, decay: float, step: int, total_steps: int)
         averaged.lerp_(live, 1.0 - decay)
 
 
+def _optimizer(model: VAE, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over every weight; the prior's parameters, if any, get their own weight decay."""
+    prior = [] if model.prior is None else list(model.prior.parameters())
+    networks = [p for name, p in model.named_parameters() if not name.startswith("prior.")]
+    groups = [{"params": networks, "weight_decay": config.weight_decay}]
+    if prior:
+        groups.append({"params": prior, "weight_decay": config.prior_weight_decay})
+    return torch.optim.AdamW(groups, lr=config.lr, fused=True)
+
+
 def _prepare_out_dir(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"the output folder {out_dir} is a file; expected a folder (or a path that does not exist yet)")
+        raise ConfigError(
+            f"the output folder {out_dir} is a file; expected a folder (or a path that does not exist yet)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 
@@ -71,6 +88,10 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
     test_images, _ = load_mnist(data_root, train=False, download=download, limit=config.test_limit)
     if config.batch_size > len(train_images):
         raise ConfigError(f"batch_size {config.batch_size} is larger than the {len(train_images)} training digits")
+    if config.prior == "vamp" and config.prior_components > len(train_images):
+        raise ConfigError(
+            f"prior_components {config.prior_components} is more pseudo-inputs than the {len(train_images)} training digits they start from"
+        )
 
     torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
@@ -79,11 +100,16 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
     noise = torch.Generator().manual_seed(config.seed + 1)
 
     model = config.build_model()
+    if config.prior == "vamp":  # pseudo-inputs start as training digits picked at random
+        picks = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(config.seed + 2))
+        model.prior.start_from(train_images[picks[: config.prior_components]])
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    optimizer = _optimizer(model, config)
     steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps))
+    )
 
     history = []
     started = time.perf_counter()
@@ -94,8 +120,8 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
         batches = torch.randperm(len(train_images), generator=shuffle).split(config.batch_size)
         for step, index in enumerate(batches, start=(epoch - 1) * steps_per_epoch):
             batch = train_images[index]
-            logits, mu, logvar = model(batch, noise)
-            loss, bce, kl = negative_elbo(logits, batch, mu, logvar)
+            logits, mu, logvar, z = model(batch, noise)
+            loss, bce, kl = negative_elbo(logits, batch, mu, logvar, z, model.prior_mixture())
             optimizer.zero_grad(set_to_none=True)
             (bce + _kl_weight(config, step, steps_per_epoch) * kl).mean().backward()
             optimizer.step()
@@ -106,7 +132,9 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
             progress.update()
             progress.set_postfix(epoch=epoch, loss=f"{running / seen:.2f}", refresh=False)
         metrics = evaluate(ema, test_images, config.seed)
-        history.append({"epoch": epoch, "train_neg_elbo": running / seen, **{f"test_{k}": v for k, v in metrics.items()}})
+        history.append(
+            {"epoch": epoch, "train_neg_elbo": running / seen, **{f"test_{k}": v for k, v in metrics.items()}}
+        )
         progress.write(
             f"epoch {epoch:3d}  train {running / seen:7.2f}  test -ELBO {metrics['neg_elbo']:7.2f}"
             f"  BCE {metrics['recon_bce']:6.2f}  KL {metrics['kl']:5.2f}  active units {metrics['active_units']}"
@@ -116,19 +144,30 @@ def train(config: TrainConfig, out_dir: Path, data_root=None, download: bool = T
 
     save_checkpoint(out_dir / "checkpoint.pt", ema, config, history, duration_s)
     _write_figures(ema, test_images, history, out_dir, config)
-    print(f"wrote {out_dir / 'checkpoint.pt'} and figures in {duration_s / 60:.1f} min; "
-          f"test negative ELBO {history[-1]['test_neg_elbo']:.2f} nats/image")
+    print(
+        f"wrote {out_dir / 'checkpoint.pt'} and figures in {duration_s / 60:.1f} min; "
+        f"test negative ELBO {history[-1]['test_neg_elbo']:.2f} nats/image"
+    )
     return {"history": history, "duration_s": duration_s, "checkpoint": out_dir / "checkpoint.pt"}
 
 
 @torch.no_grad()
-def _write_figures(model: VAE, test_images: torch.Tensor, history: list[dict], out_dir: Path, config: TrainConfig) -> None:
+def _write_figures(
+    model: VAE, test_images: torch.Tensor, history: list[dict], out_dir: Path, config: TrainConfig
+) -> None:
     model.eval()
     plot_loss_curve(history, out_dir / "loss_curve.png")
     originals = test_images[:GRID_DIGITS]
     mu, _ = model.encoder(originals)
     reconstructions = torch.sigmoid(model.decoder(mu))
     pairs = torch.stack([originals, reconstructions], dim=1).view(-1, 28, 28)[: 2 * GRID_DIGITS]
-    save_digit_grid(pairs.numpy(), out_dir / "reconstructions.png", "test digits (left) and reconstructions from mu (right)")
-    z = torch.randn(GRID_DIGITS * 2, config.latent_dim, generator=torch.Generator().manual_seed(config.seed))
-    save_digit_grid(torch.sigmoid(model.decoder(z)).view(-1, 28, 28).numpy(), out_dir / "samples.png", "samples from the prior z ~ N(0, I)")
+    save_digit_grid(
+        pairs.numpy(), out_dir / "reconstructions.png", "test digits (left) and reconstructions from mu (right)"
+    )
+    z = sample_prior(model, GRID_DIGITS * 2, torch.Generator().manual_seed(config.seed))
+    title = (
+        "samples from the prior z ~ N(0, I)"
+        if model.prior is None
+        else f"samples from the learned prior ({config.prior}, {config.prior_components} components)"
+    )
+    save_digit_grid(torch.sigmoid(model.decoder(z)).view(-1, 28, 28).numpy(), out_dir / "samples.png", title)

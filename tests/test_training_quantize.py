@@ -1,0 +1,208 @@
+"""The int8 recipe (training/quantize.py) on the shipped fp32 graphs and on small hand-made graphs:
+what the int8 graphs may contain, how closely they follow the fp32 graphs on real digits, the
+exact logistic, and the kernels onnxruntime runs them with. Speed is measured in benchmarks/."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import SHIPPED_MODEL
+from vaeport.contract import GRAPH_FILES
+from vaeport.runtime.prior import Prior
+from vaeport.training import evaluate
+from vaeport.training.errors import ExportError
+from vaeport.training.quantize import CALIBRATION_DIGITS, calibration_digits, quantize_graph, quantize_model
+
+MAX_IR_VERSION = 13  # what onnxruntime-web 1.30 loads
+QUALITY_BUDGET = 0.5  # nats per test digit that int8 may cost over fp32
+AGREEMENT_DIGITS = 1000
+
+
+def session(path) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def int8_dir(tmp_path_factory, data_root):
+    """The shipped fp32 graphs quantised by the recipe, once for the tests below."""
+    folder = tmp_path_factory.mktemp("int8")
+    fp32 = {role: SHIPPED_MODEL / name for role, name in GRAPH_FILES["fp32"].items()}
+    paths = {role: folder / name for role, name in GRAPH_FILES["int8"].items()}
+    record = quantize_model(fp32, paths, calibration_digits(data_root, download=False))
+    return {"paths": paths, "record": record}
+
+
+@pytest.fixture(scope="module")
+def digits(data_root):
+    images, _ = evaluate.test_images(data_root, download=False)
+    return images
+
+
+def test_calibration_uses_seeded_training_digits(data_root):
+    first, again = calibration_digits(data_root, download=False), calibration_digits(data_root, download=False)
+    assert first.shape == (CALIBRATION_DIGITS, 1, 28, 28) and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    test, _ = evaluate.test_images(data_root, download=False, limit=CALIBRATION_DIGITS)
+    assert not np.array_equal(first, test)
+    assert first.min() >= 0 and first.max() <= 1
+
+
+@pytest.mark.parametrize("role", ["encoder", "decoder"])
+def test_int8_graphs_hold_standard_operators_only(int8_dir, role):
+    """onnxruntime-web and any other runtime must load them: no contrib operators, IR version it reads."""
+    model = onnx.load(str(int8_dir["paths"][role]))
+    assert model.ir_version <= MAX_IR_VERSION
+    assert {(o.domain, o.version) for o in model.opset_import} == {("", 20)}
+    assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
+    ops = {node.op_type for node in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Gemm"} <= ops
+    assert not ops & {"DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "Sigmoid"}
+    onnx.checker.check_model(model, full_check=True)
+
+
+@pytest.mark.parametrize("role", ["encoder", "decoder"])
+def test_weights_are_int8_with_one_scale_per_output_unit(int8_dir, role):
+    model = onnx.load(str(int8_dir["paths"][role]))
+    stored = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for layer in (node for node in model.graph.node if node.op_type == "Gemm"):
+        weight = layer.input[1]
+        if weight in stored:  # a layer kept in float
+            assert weight.removesuffix(".weight") in int8_dir["record"]["float_layers"][role]
+            continue
+        quantized, scale = stored[f"{weight}_quantized"], stored[f"{weight}_scale"]
+        assert quantized.dtype == np.int8 and np.abs(quantized.astype(int)).max() == 127
+        assert scale.shape == (quantized.shape[0],) and (scale > 0).all()
+        assert stored[f"{layer.input[2]}_quantized"].dtype == np.int32
+
+
+def test_only_the_layer_that_reads_z_stays_float(int8_dir):
+    """z comes as the caller sends it (sliders, prior samples): no range fixed at export may clip it."""
+    assert int8_dir["record"]["float_layers"] == {"encoder": [], "decoder": ["decoder.body.0"]}
+    decoder = onnx.load(str(int8_dir["paths"]["decoder"]))
+    assert not [node for node in decoder.graph.node if node.op_type == "QuantizeLinear" and "z" in node.input]
+    far = np.full((2, 10), 40.0, np.float32) * np.array([[1], [-1]], np.float32)
+    (image,) = session(int8_dir["paths"]["decoder"]).run(None, {"z": far})
+    assert np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
+
+
+def test_onnxruntime_runs_the_quantised_layers_as_integer_gemms(int8_dir, tmp_path):
+    """The speed comes from onnxruntime fusing each QDQ group into one integer kernel; a graph it
+    cannot fuse would run dequantised float Gemms instead, correct but slow."""
+    for role, float_layers in int8_dir["record"]["float_layers"].items():
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / f"{role}.optimized.onnx")
+        ort.InferenceSession(str(int8_dir["paths"][role]), options, providers=["CPUExecutionProvider"])
+        ops = [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+        layers = 4 if role == "encoder" else 3
+        assert ops.count("QGemm") == layers - len(float_layers), ops
+        assert "DequantizeLinear" not in ops, ops
+
+
+def test_int8_graphs_follow_the_fp32_graphs_on_test_digits(int8_dir, digits):
+    images = digits[:AGREEMENT_DIGITS]
+    mu32, logvar32 = session(SHIPPED_MODEL / "encoder.onnx").run(None, {"image": images})
+    mu8, logvar8 = session(int8_dir["paths"]["encoder"]).run(None, {"image": images})
+    spread = mu32.std()  # errors in mu scale with how widely the latents spread (about 4 with the learned prior)
+    assert np.abs(mu8 - mu32).max() < 0.15 * spread and np.abs(mu8 - mu32).mean() < 0.02 * spread
+    assert np.abs(logvar8 - logvar32).max() < 0.2
+    (p32,) = session(SHIPPED_MODEL / "decoder.onnx").run(None, {"z": mu32})
+    (p8,) = session(int8_dir["paths"]["decoder"]).run(None, {"z": mu32})
+    assert np.abs(p8 - p32).mean() < 0.003 and np.abs(p8 - p32).max() < 0.25
+
+
+def test_int8_costs_under_half_a_nat_on_the_test_set(int8_dir, digits):
+    prior = Prior.from_manifest(
+        json.loads((SHIPPED_MODEL / "manifest.json").read_text())
+    )  # the measure's KL is to the model's prior
+    fp32 = evaluate.evaluate_graphs(SHIPPED_MODEL / "encoder.onnx", SHIPPED_MODEL / "decoder.onnx", digits, prior)[
+        "metrics"
+    ]
+    int8 = evaluate.evaluate_graphs(int8_dir["paths"]["encoder"], int8_dir["paths"]["decoder"], digits, prior)[
+        "metrics"
+    ]
+    assert fp32["neg_elbo"] <= int8["neg_elbo"] < fp32["neg_elbo"] + QUALITY_BUDGET
+    assert int8["active_units"] == fp32["active_units"]
+
+
+def test_int8_decoder_keeps_faint_pixels_probabilities_exact(int8_dir):
+    """Its logistic is 1 / (1 + exp(y)) of the logits it computes, down to the smallest probabilities
+    float32 holds at full precision (below about 1e-38 they fade to 0, as in the fp32 graph)."""
+    model = onnx.load(str(int8_dir["paths"]["decoder"]))
+    (exp,) = [node for node in model.graph.node if node.op_type == "Exp"]
+    model.graph.output.append(helper.make_tensor_value_info(exp.input[0], TensorProto.FLOAT, None))
+    probe = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    z = np.random.default_rng(0).standard_normal((64, 10)).astype(np.float32) * 2
+    image, negated_logits = probe.run(None, {"z": z})
+    exact = 1 / (1 + np.exp(negated_logits.astype(np.float64)))
+    held = exact > 1e-37
+    assert exact[held].min() < 1e-30, "the probe should reach faint pixels"
+    np.testing.assert_allclose(image.reshape(exact.shape)[held], exact[held], rtol=1e-5)
+
+
+def _tiny_graph(tail: list, weight: np.ndarray, trans_b: int = 1) -> onnx.ModelProto:
+    """z [N, 2] -> Gemm(4) -> Relu -> Gemm(784) -> Reshape -> ``tail`` nodes, as a decoder graph."""
+    rng = np.random.default_rng(0)
+    initializers = [
+        numpy_helper.from_array(rng.standard_normal((4, 2)).astype(np.float32), "w1"),
+        numpy_helper.from_array(np.zeros(4, np.float32), "b1"),
+        numpy_helper.from_array(weight, "w2"),
+        numpy_helper.from_array(np.zeros(784, np.float32), "b2"),
+        numpy_helper.from_array(np.array([-1, 1, 28, 28], np.int64), "shape"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["z", "w1", "b1"], ["h"], transB=1),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Gemm", ["r", "w2", "b2"], ["logits"], transB=trans_b),
+        helper.make_node("Reshape", ["logits", "shape"], ["view"]),
+        *tail,
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "decoder",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 2])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], ir_version=10)
+
+
+LOGISTIC = [
+    helper.make_node("Neg", ["view"], ["neg"]),
+    helper.make_node("Exp", ["neg"], ["e"]),
+    helper.make_node("Add", ["e", "one"], ["d"]),
+    helper.make_node("Reciprocal", ["d"], ["image"]),
+]
+
+
+def test_the_logistic_loses_a_pass_and_keeps_its_values(tmp_path):
+    source, target = tmp_path / "decoder.onnx", tmp_path / "decoder.int8.onnx"
+    onnx.save(_tiny_graph(LOGISTIC, np.random.default_rng(1).standard_normal((784, 4)).astype(np.float32)), source)
+    z = np.random.default_rng(2).standard_normal((256, 2)).astype(np.float32)
+    quantize_graph(source, target, z, "decoder")
+    tail = [
+        n.op_type for n in onnx.load(str(target)).graph.node if n.op_type in ("Neg", "Exp", "Add", "Reciprocal", "Div")
+    ]
+    assert tail == ["Exp", "Add", "Div"]
+    (expected,) = session(source).run(None, {"z": z})
+    (got,) = session(target).run(None, {"z": z})
+    np.testing.assert_allclose(got, expected, atol=0.02)
+
+
+def test_a_decoder_without_the_exact_logistic_is_refused(tmp_path):
+    source = tmp_path / "decoder.onnx"
+    onnx.save(_tiny_graph([helper.make_node("Sigmoid", ["view"], ["image"])], np.ones((784, 4), np.float32)), source)
+    with pytest.raises(ExportError, match="does not end in the logistic 1 / \\(1 \\+ exp\\(-x\\)\\)"):
+        quantize_graph(source, tmp_path / "decoder.int8.onnx", np.zeros((8, 2), np.float32), "decoder")
+    assert not (tmp_path / "decoder.int8.onnx").exists()
+
+
+def test_a_layer_that_is_not_x_times_w_transposed_plus_b_is_refused(tmp_path):
+    source = tmp_path / "decoder.onnx"
+    onnx.save(_tiny_graph(LOGISTIC, np.ones((4, 784), np.float32), trans_b=0), source)
+    with pytest.raises(ExportError, match="is not a dense layer x @ W.T \\+ b"):
+        quantize_graph(source, tmp_path / "decoder.int8.onnx", np.zeros((8, 2), np.float32), "decoder")
