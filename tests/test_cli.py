@@ -27,11 +27,16 @@ def test_help_lists_every_command():
 
 @pytest.mark.parametrize(
     "library, argv, extra",
-    [("torch", ["train", "--epochs", "1"], "train"), ("gradio", ["demo", "--port", "7999"], "ui"),
-     ("matplotlib", ["bench", "--quick"], "bench")],
+    [
+        ("torch", ["train", "--epochs", "1"], "train"),
+        ("gradio", ["demo", "--port", "7999"], "ui"),
+        ("matplotlib", ["bench", "--quick"], "bench"),
+    ],
 )
 def test_a_missing_extra_is_named_instead_of_a_traceback(library, argv, extra, tmp_path):
-    script = BLOCK_IMPORT.format(library=library, argv=[*argv, *(["--out", str(tmp_path / "out")] if argv[0] != "demo" else [])])
+    script = BLOCK_IMPORT.format(
+        library=library, argv=[*argv, *(["--out", str(tmp_path / "out")] if argv[0] != "demo" else [])]
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert f'needs {library}, which is not installed: pip install "vaeport[{extra}]"' in result.stderr

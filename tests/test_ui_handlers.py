@@ -1,20 +1,24 @@
-"""The demo's event handlers on the real runtime and shipped model, called directly (no server).
+"""What the demo computes on the server, on the real runtime and shipped model, called directly.
 
-What the page shows is read back from the handlers' HTML (inline PNGs) and compared with
-what the runtime computes for the same latent values, pixel for pixel.
+The page's server functions answer with base64 grey bytes, the API endpoints with PNG files;
+both are read back and compared with what the runtime computes for the same latent values,
+pixel for pixel.
 """
 
 import base64
-import io
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from vaeport.runtime import preprocess_drawing
-from vaeport.ui.handlers import MORPH_STEPS, STEP, DemoHandlers
+from vaeport.ui.handlers import MORPH_ENDS, MORPH_STEPS, STEP, DemoHandlers
 from vaeport.ui.images import to_uint8
 
 PAD_SIDE = 112
@@ -25,18 +29,24 @@ def handlers(vae):
     return DemoHandlers(vae)
 
 
-def images_in(html: str) -> list[np.ndarray]:
-    """The pixels of every inline PNG in ``html``."""
-    images = []
-    for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
-        with Image.open(io.BytesIO(base64.b64decode(data))) as image:
-            images.append(np.asarray(image.convert("L")))
-    return images
+@pytest.fixture
+def uploads():
+    """A folder inside Gradio's upload folder, where the API reads images a client uploaded."""
+    root = Path(get_upload_folder())
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=root))
+    yield folder
+    shutil.rmtree(folder)
 
 
-def shown_digit(value: dict) -> np.ndarray:
-    """The pixels the page's digit canvas is painted from."""
-    return np.frombuffer(base64.b64decode(value["pixels"]), dtype=np.uint8).reshape(28, 28)
+def grey(text: str) -> np.ndarray:
+    """The 28x28 image behind the page's base64 grey bytes."""
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8).reshape(28, 28)
+
+
+def png(file: gr.FileData) -> np.ndarray:
+    with Image.open(file.path) as image:
+        return np.asarray(image.convert("L"))
 
 
 def decoded(vae, values) -> np.ndarray:
@@ -64,6 +74,9 @@ def assert_on_sliders(handlers, values):
         assert value == round(value, 2)
 
 
+# --- slider ranges and what a fresh page shows ---------------------------------------------
+
+
 def test_slider_ranges_hold_every_test_digits_mu(handlers, vae):
     stats = vae.manifest["latent_stats"]
     assert len(handlers.minimum) == len(handlers.maximum) == vae.latent_dim
@@ -79,45 +92,79 @@ def test_values_set_from_code_are_clipped_to_the_sliders_and_rounded_to_their_st
     assert handlers.slider_values([0.123456] * d) == [0.12] * d
 
 
-def test_a_slider_move_shows_the_digit_decoded_from_the_sliders(handlers, vae):
+def test_a_fresh_page_shows_zero_the_examples_and_a_morph(handlers, vae):
+    """Zero, where a fresh page starts and Reset goes, lies well inside the shipped mixture prior."""
+    state = handlers.page_state()
+    assert state["sliders"] == [[low, high] for low, high in zip(handlers.minimum, handlers.maximum)]
+    assert state["step"] == STEP and state["decimals"] == 2
+    zero = [0.0] * vae.latent_dim
+    assert state["initial"]["values"] == zero
+    np.testing.assert_array_equal(grey(state["initial"]["pixels"]), decoded(vae, zero))
+    examples = vae.manifest["examples"]
+    assert [tile["digit"] for tile in state["tiles"]] == list(range(10))
+    for tile in state["tiles"]:
+        np.testing.assert_array_equal(grey(tile["pixels"]), decoded(vae, examples[tile["digit"]]["mu"]))
+    frames = state["morph"]["frames"]
+    assert len(frames) == state["morph"]["steps"] == MORPH_STEPS
+    np.testing.assert_array_equal(grey(frames[0]), decoded(vae, examples[MORPH_ENDS[0]]["mu"]))
+    np.testing.assert_array_equal(grey(frames[-1]), decoded(vae, examples[MORPH_ENDS[1]]["mu"]))
+    samples = vae.prior.log_prob(vae.sample_latents(2000, seed=0))
+    assert (samples < vae.prior.log_prob(np.zeros(vae.latent_dim))).mean() > 0.05
+
+
+# --- the page's server functions -----------------------------------------------------------
+
+
+def test_decode_shows_the_digit_of_the_slider_values(handlers, vae):
     values = [round(0.3 * (-1) ** i * (i % 4), 2) for i in range(vae.latent_dim)]
-    shown = handlers.on_slide(*values)
-    np.testing.assert_array_equal(shown_digit(shown), decoded(vae, values))
-    assert vae.providers[0] in shown["status"] and "last decode" in shown["status"]
-    assert shown_digit(handlers.on_slide(*[0.0] * vae.latent_dim)).tolist() != shown_digit(shown).tolist()
+    shown = handlers.page_decode(values)
+    assert shown["values"] == values and shown["ms"] > 0
+    np.testing.assert_array_equal(grey(shown["pixels"]), decoded(vae, values))
 
 
 @pytest.mark.parametrize(
     "bad, message",
-    [(99.0, r"z0 must lie in \[-?\d"), (float("nan"), "z0 must lie in"), ("1", "z0 must be a number"), (None, "z0 must be a number")],
+    [
+        ([99.0], "z0 must lie in ["),
+        ([float("nan")], "z0 must lie in ["),
+        (["1"], "z0 must be a number"),
+        ([None], "z0 must be a number"),
+        ([True], "z0 must be a number"),
+    ],
 )
 def test_latent_values_out_of_range_or_not_numbers_are_refused_by_name(handlers, bad, message):
-    with pytest.raises(gr.Error, match=message):
-        handlers.api_decode(bad, *[0.0] * (handlers.latent_dim - 1))
+    values = bad + [0.0] * (handlers.latent_dim - 1)
+    assert message in handlers.page_decode(values)["error"]
+    with pytest.raises(gr.Error, match=re.escape(message)):
+        handlers.api_decode(*values)
+
+
+def test_the_sliders_ends_sent_back_in_float32_are_inside_their_range(handlers, vae):
+    """The page reads its sliders into float32, which may round an end a hair outside it."""
+    for ends in (handlers.minimum, handlers.maximum):
+        sent = [float(np.float32(value)) for value in ends]
+        np.testing.assert_array_equal(grey(handlers.page_decode(sent)["pixels"]), decoded(vae, sent))
 
 
 def test_a_stroke_puts_mu_of_what_the_encoder_sees_on_the_sliders(handlers, vae):
     canvas = seven()
-    *values, digit, view_html = handlers.on_draw(payload(canvas))
+    answer = handlers.page_draw(payload(canvas))
     seen = preprocess_drawing(canvas, ink="light")
-    mu, _ = vae.encode(seen)
-    assert values == handlers.slider_values(mu)
-    np.testing.assert_array_equal(shown_digit(digit), decoded(vae, values))
-    (view,) = images_in(view_html)
-    np.testing.assert_array_equal(view, to_uint8(seen))
+    mu, logvar = vae.encode(seen)
+    assert answer["values"] == handlers.slider_values(mu)
+    np.testing.assert_allclose(answer["mu"], mu, rtol=1e-6)
+    np.testing.assert_allclose(answer["logvar"], logvar, rtol=1e-6)
+    np.testing.assert_array_equal(grey(answer["pixels"]), decoded(vae, answer["values"]))
+    np.testing.assert_array_equal(grey(answer["seen"]), to_uint8(seen))
 
 
 def test_a_drawing_of_any_allowed_size_is_encoded(handlers):
     for side in (28, 300):
-        *values, _, _ = handlers.on_draw(payload(seven(side)))
-        assert_on_sliders(handlers, values)
+        assert_on_sliders(handlers, handlers.page_draw(payload(seven(side)))["values"])
 
 
-@pytest.mark.parametrize("empty", ["", payload(np.zeros((PAD_SIDE, PAD_SIDE), np.uint8))])
-def test_a_cleared_or_blank_pad_empties_the_view_and_keeps_the_sliders(handlers, empty):
-    *kept, view_html = handlers.on_draw(empty)
-    assert kept == [gr.skip()] * (handlers.latent_dim + 1)
-    assert images_in(view_html) == [] and "draw a digit" in view_html
+def test_a_blank_pad_is_empty_not_an_error(handlers):
+    assert handlers.page_draw(payload(np.zeros((PAD_SIDE, PAD_SIDE), np.uint8))) == {"empty": True}
 
 
 @pytest.mark.parametrize(
@@ -127,76 +174,67 @@ def test_a_cleared_or_blank_pad_empties_the_view_and_keeps_the_sliders(handlers,
         ("9999:AAAA", "canvas side"),
         ("112:not base64!", "base64"),
         ("112:" + base64.b64encode(b"\0" * 100).decode(), "needs 12544 bytes"),
+        (None, "expected the pad's pixels as text"),
+        ("²:AAAA", "canvas side"),
+        ("28:" + "A" * 10_000, "a 28x28 drawing needs 784 bytes of pixels; got more"),
     ],
 )
 def test_malformed_pad_pixels_get_a_clear_error(handlers, bad, message):
-    with pytest.raises(gr.Error, match=message):
-        handlers.on_draw(bad)
+    assert message in handlers.page_draw(bad)["error"]
 
 
-class TileClick(gr.EventData):
-    def __init__(self, data):
-        super().__init__(None, data)
-
-
-def test_each_tile_click_draws_a_new_sample_near_its_example(handlers, vae):
+def test_each_tile_sample_is_new_and_near_its_example(handlers, vae):
     for digit in (0, 7):
         example = vae.manifest["examples"][digit]
         sigma = np.exp(0.5 * np.asarray(example["logvar"]))
-        first, second = handlers.on_tile(TileClick({"digit": digit})), handlers.on_tile(TileClick({"digit": digit}))
-        assert first[:-1] != second[:-1]
-        for *values, digit in (first, second):
-            assert_on_sliders(handlers, values)
-            assert np.all(np.abs(np.asarray(values) - example["mu"]) <= 5 * sigma + STEP)
-            np.testing.assert_array_equal(shown_digit(digit), decoded(vae, values))
+        first, second = handlers.page_sample(digit), handlers.page_sample(digit)
+        assert first["values"] != second["values"]
+        for answer in (first, second):
+            assert answer["mu"] == example["mu"] and answer["logvar"] == example["logvar"]
+            assert_on_sliders(handlers, answer["values"])
+            assert np.all(np.abs(np.asarray(answer["values"]) - example["mu"]) <= 5 * sigma + STEP)
+            np.testing.assert_array_equal(grey(answer["pixels"]), decoded(vae, answer["values"]))
 
 
-@pytest.mark.parametrize("data", [{"digit": 10}, {"digit": "3"}, {}, None])
-def test_a_forged_tile_click_is_refused(handlers, data):
-    with pytest.raises(gr.Error, match="digit must be a whole number from 0 to 9"):
-        handlers.on_tile(TileClick(data))
+@pytest.mark.parametrize("digit", [10, "3", None, 2.5, True])
+def test_a_forged_tile_is_refused(handlers, digit):
+    assert "digit must be a whole number from 0 to 9" in handlers.page_sample(digit)["error"]
 
 
-def test_prior_sample_and_reset_set_every_slider_and_the_digit(handlers, vae):
-    *values, digit = handlers.on_prior()
-    assert_on_sliders(handlers, values)
-    np.testing.assert_array_equal(shown_digit(digit), decoded(vae, values))
-    *zeros, zero = handlers.on_reset()
-    assert zeros == [0.0] * vae.latent_dim
-    np.testing.assert_array_equal(shown_digit(zero), decoded(vae, zeros))
-    *initial, initial_digit = handlers.initial()
-    assert initial == zeros
-    np.testing.assert_array_equal(shown_digit(initial_digit), shown_digit(zero))
-
-
-def test_the_tiles_show_the_reconstructions_of_the_manifest_examples(handlers, vae):
-    html = handlers.tiles()
-    assert re.findall(r'data-digit="(\d)"', html) == [str(digit) for digit in range(10)]
-    mu = [example["mu"] for example in vae.manifest["examples"]]
-    np.testing.assert_array_equal(np.stack(images_in(html)), decoded(vae, mu))
+def test_a_prior_sample_sets_every_slider_and_the_digit(handlers, vae):
+    first, second = handlers.page_prior(), handlers.page_prior()
+    assert first["values"] != second["values"]
+    assert_on_sliders(handlers, first["values"])
+    np.testing.assert_array_equal(grey(first["pixels"]), decoded(vae, first["values"]))
 
 
 def test_the_morph_strip_runs_from_one_example_to_the_other(handlers, vae):
-    frames = images_in(handlers.on_morph(3, 8))
+    frames = [grey(frame) for frame in handlers.page_morph([1, 6])["frames"]]
     assert len(frames) == MORPH_STEPS
     examples = vae.manifest["examples"]
-    np.testing.assert_array_equal(frames[0], decoded(vae, examples[3]["mu"]))
-    np.testing.assert_array_equal(frames[-1], decoded(vae, examples[8]["mu"]))
-    with pytest.raises(gr.Error, match="second digit must be a whole number from 0 to 9"):
-        handlers.on_morph(3, 11)
+    np.testing.assert_array_equal(frames[0], decoded(vae, examples[1]["mu"]))
+    np.testing.assert_array_equal(frames[-1], decoded(vae, examples[6]["mu"]))
+    assert "second digit must be a whole number from 0 to 9" in handlers.page_morph([3, 11])["error"]
+    assert "expected two digits" in handlers.page_morph("3 to 8")["error"]
+    assert len(handlers.page_morph(list(range(10_000)))["error"]) < 200  # a client's list is not echoed whole
 
 
-def test_api_decode_returns_the_28x28_digit(handlers, vae):
+# --- the API endpoints ----------------------------------------------------------------------
+
+
+def test_api_decode_returns_the_28x28_digit_as_a_png(handlers, vae):
     values = [0.5] * vae.latent_dim
-    image = handlers.api_decode(*values)
-    assert image.dtype == np.uint8 and image.shape == (28, 28)
+    image = png(handlers.api_decode(*values))
+    assert image.shape == (28, 28)
     np.testing.assert_array_equal(image, decoded(vae, values))
+    with pytest.raises(gr.Error, match="expected 10 latent values z0..z9; got 9"):
+        handlers.api_decode(*values[:-1])
 
 
 def test_api_sample_is_reproducible_with_a_seed(handlers, vae):
-    first, again, other = handlers.api_sample(4, 11), handlers.api_sample(4, 11), handlers.api_sample(4, 12)
+    first, again, other = handlers.api_sample(4, 11), handlers.api_sample(4, 11), handlers.api_sample(4, 12.0)
     assert first[:-1] == again[:-1] != other[:-1]
-    np.testing.assert_array_equal(first[-1], decoded(vae, first[:-1]))
+    np.testing.assert_array_equal(png(first[-1]), decoded(vae, first[:-1]))
 
 
 @pytest.mark.parametrize("digit", [-1, 10, 2.5, "3", True, None])
@@ -205,48 +243,69 @@ def test_api_sample_refuses_digits_outside_0_to_9(handlers, digit):
         handlers.api_sample(digit, 0)
 
 
-def test_api_sample_refuses_a_bad_seed_with_the_runtimes_message(handlers):
-    with pytest.raises(gr.Error, match="seed must be"):
-        handlers.api_sample(3, -5)
+def test_api_sample_takes_any_whole_seed(handlers):
+    assert handlers.api_sample(3, 10**400)[:-1] == handlers.api_sample(3, 10**400)[:-1]
 
 
-def test_api_encode_reads_images_as_drawings(handlers, vae, tmp_path):
+@pytest.mark.parametrize(
+    "seed, message",
+    [
+        (-5, "seed must be a whole number of at least 0, or None for a fresh sample; got -5"),
+        (2.5, "got 2.5"),
+        ("7", "got '7'"),
+        (False, "got False"),
+        (float("inf"), "got inf"),
+    ],
+)
+def test_api_sample_refuses_a_seed_that_is_not_a_whole_number(handlers, seed, message):
+    with pytest.raises(gr.Error, match=message):
+        handlers.api_sample(3, seed)
+
+
+def test_api_encode_reads_images_as_drawings(handlers, vae, uploads):
     canvas = seven(280)
     expected_mu, _ = vae.encode(preprocess_drawing(canvas, ink="light"))
-    dark_on_light = tmp_path / "dark.png"
+    dark_on_light = uploads / "dark.png"
     Image.fromarray(255 - canvas).convert("RGB").save(dark_on_light)
-    transparent = tmp_path / "transparent.png"
+    transparent = uploads / "transparent.png"
     rgba = np.zeros((280, 280, 4), np.uint8)
     rgba[..., 3] = canvas  # black ink on a transparent background
     Image.fromarray(rgba, mode="RGBA").save(transparent)
     for path in (dark_on_light, transparent):
-        *values, image = handlers.api_encode(str(path))
+        *values, image = handlers.api_encode({"path": str(path)})
         np.testing.assert_allclose(values, expected_mu, atol=0.05)
-        np.testing.assert_array_equal(image, decoded(vae, values))
+        np.testing.assert_array_equal(png(image), decoded(vae, values))
 
 
 @pytest.mark.parametrize("mode, suffix", [("1", "png"), ("P", "gif"), ("I;16", "png"), ("LA", "png"), ("CMYK", "tiff")])
-def test_api_encode_reads_odd_image_modes_like_plain_greyscale(handlers, tmp_path, mode, suffix):
-    plain, odd = tmp_path / "plain.png", tmp_path / f"odd.{suffix}"
+def test_api_encode_reads_odd_image_modes_like_plain_greyscale(handlers, uploads, mode, suffix):
+    plain, odd = uploads / "plain.png", uploads / f"odd.{suffix}"
     drawing = Image.fromarray(seven(200))
     drawing.save(plain)
     drawing.convert(mode).save(odd)
-    np.testing.assert_allclose(handlers.api_encode(str(odd))[:-1], handlers.api_encode(str(plain))[:-1], atol=0.02)
+    np.testing.assert_allclose(
+        handlers.api_encode({"path": str(odd)})[:-1], handlers.api_encode({"path": str(plain)})[:-1], atol=0.02
+    )
 
 
-def test_api_encode_explains_what_is_wrong_with_an_image(handlers, tmp_path):
-    blank, text, huge, cut = (tmp_path / name for name in ("blank.png", "notes.png", "huge.png", "cut.png"))
+def test_api_encode_explains_what_is_wrong_with_an_image(handlers, uploads, tmp_path):
+    blank, text, huge, cut = (uploads / name for name in ("blank.png", "notes.png", "huge.png", "cut.png"))
     Image.new("L", (100, 100), 255).save(blank)
     text.write_text("not an image")
     Image.new("1", (5000, 10)).save(huge)
     cut.write_bytes(blank.read_bytes()[:60])  # a PNG cut off after its header
-    for path, message in (
-        (blank, "the drawing is empty"),
-        (text, "not an image"),
-        (huge, "5000x10 pixels"),
-        (cut, "damaged"),
+    outside = tmp_path / "elsewhere.png"
+    Image.new("L", (100, 100), 255).save(outside)
+    for image, message in (
+        ({"path": str(blank)}, "the drawing is empty"),
+        ({"path": str(text)}, "not an image"),
+        ({"path": str(huge)}, "5000x10 pixels"),
+        ({"path": str(cut)}, "damaged"),
+        ({"path": str(outside)}, "must be a file uploaded to this server"),
+        ({"path": str(uploads / ".." / ".." / "etc" / "passwd")}, "must be a file uploaded to this server"),
+        (str(blank), "expected an uploaded image file"),
+        ({"path": "a\x00b.png"}, "not a usable file path"),
+        (None, "no image was sent"),
     ):
         with pytest.raises(gr.Error, match=message):
-            handlers.api_encode(str(path))
-    with pytest.raises(gr.Error, match="no image was sent"):
-        handlers.api_encode(None)
+            handlers.api_encode(image)

@@ -9,3 +9,11 @@ class DemoInputError(VaeportError, ValueError):
 
 class DemoServerError(VaeportError, RuntimeError):
     """The demo server cannot start, such as when its port is taken."""
+
+
+class OrtWebError(VaeportError, ValueError):
+    """A local copy of onnxruntime-web (``--ort-web``) that is missing or not the pinned version."""
+
+
+class SiteError(VaeportError, RuntimeError):
+    """The static site cannot be written where it was asked for."""

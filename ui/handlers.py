@@ -1,18 +1,16 @@
-"""What every slider move, stroke, click and API call of the demo computes.
+"""What the demo computes on the server: the page's server engine and the named API endpoints.
 
-Each handler returns the values of its outputs in the order ``vaeport.ui.app`` wires them,
-so one handler sets all the sliders and the digit together: one decode per event, never
-one per slider. Values set from code are clipped to the sliders' ranges and rounded to
-their step, and the digit shown is decoded from exactly those values, so the page never
-shows a digit that its sliders do not describe.
+The page (``ui/static/demo.mjs``) runs the model in the visitor's browser when it can, and
+otherwise calls the ``page_*`` methods here, one JSON value in and one JSON object out, as
+Gradio server functions. A mistake the caller made comes back as ``{"error": message}``;
+anything else is a bug, which Gradio answers as a server error while it keeps running.
 
-Page events return the values the page's components show: the digit as its grey bytes and
-status line (painted by ``vaeport.ui.page.DIGIT_JS``), other images as HTML with inline PNGs.
-API endpoints return the 28x28 digit as uint8 pixels, which Gradio sends as a PNG file.
+The API endpoints ``/decode``, ``/encode`` and ``/sample`` (the ``api_*`` methods) answer with
+the 28x28 digit as a PNG file, and raise ``gr.Error`` with the message of what was wrong.
 
-Errors a user can cause (a ``VaeportError``: bad values, empty drawings, unreadable images)
-become a ``gr.Error`` carrying their message. Anything else is a bug, which Gradio reports
-as a generic error without a stack trace while the server keeps running.
+Latent values set from code are clipped to the sliders' ranges and rounded to their step, and
+the digit returned is decoded from exactly those values, so the page never shows a digit that
+its sliders do not describe.
 """
 
 import functools
@@ -20,24 +18,40 @@ import html
 import math
 import numbers
 import time
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.processing_utils import save_img_array_to_cache
+from gradio.utils import get_upload_folder
 
 from vaeport.errors import VaeportError
 from vaeport.runtime import EmptyDrawingError, preprocess_drawing
 from vaeport.ui.errors import DemoInputError
-from vaeport.ui.images import grey_base64, pad_pixels, png_data_uri, read_image, to_uint8
-from vaeport.ui.page import encoder_view_html, strip_html, tiles_html
+from vaeport.ui.images import grey_base64, pad_pixels, read_image, to_uint8
 
 STEP_DECIMALS = 2
 STEP = 10.0**-STEP_DECIMALS  # slider step; slider ranges are rounded outwards to it
 MORPH_STEPS = 8  # frames in the interpolation strip, both ends included
+MORPH_ENDS = (3, 8)  # the strip a fresh page shows
 
 
-def user_errors(handler):
-    """Turn the errors a user can cause into a ``gr.Error`` with their message (``<`` and ``&``
-    escaped: the page shows it as HTML)."""
+def page_errors(handler):
+    """A page server function: the errors a caller can cause become ``{"error": message}``."""
+
+    @functools.wraps(handler)
+    def wrapper(self, argument=None):
+        try:
+            return handler(self, argument)
+        except VaeportError as error:
+            return {"error": str(error)}
+
+    return wrapper
+
+
+def api_errors(handler):
+    """An API endpoint: the errors a caller can cause become a ``gr.Error`` with their message
+    (``<`` and ``&`` escaped: Gradio's page shows it as HTML)."""
 
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
@@ -49,8 +63,28 @@ def user_errors(handler):
     return wrapper
 
 
+def uploaded_path(image) -> Path:
+    """The server path of an image a client uploaded (Gradio's file reference ``{"path": ...}``).
+
+    Only files inside Gradio's upload folder are read: a reference is data from the client, and
+    a path elsewhere would let it read any file of the server.
+    """
+    if image is None:
+        raise DemoInputError("no image was sent; send an image of a digit")
+    path = image.get("path") if isinstance(image, dict) else None
+    if not isinstance(path, str):
+        raise DemoInputError(f"expected an uploaded image file (gradio_client.handle_file(path)); got {image!r:.80}")
+    try:
+        resolved, uploads = Path(path).resolve(), Path(get_upload_folder()).resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of links
+        raise DemoInputError("the image reference is not a usable file path") from None
+    if not resolved.is_relative_to(uploads):
+        raise DemoInputError("the image must be a file uploaded to this server (gradio_client.handle_file(path))")
+    return resolved
+
+
 class DemoHandlers:
-    """The demo's event handlers, on one shared runtime (which is safe to use from many threads)."""
+    """The demo's computations on one shared runtime (which is safe to use from many threads)."""
 
     def __init__(self, runtime):
         self.runtime = runtime
@@ -65,84 +99,101 @@ class DemoHandlers:
 
     # --- what a fresh page shows --------------------------------------------------------
 
-    def initial(self) -> list:
-        """[*slider values, digit] of a freshly opened page: z = 0."""
-        return self.on_reset()
+    def page_state(self) -> dict:
+        """The sliders, the first digit (z = 0), the example tiles and the morph strip of a new page."""
+        digits = sorted(self.examples)
+        mu = np.asarray([self.examples[digit]["mu"] for digit in digits], dtype=np.float32)
+        return {
+            "step": STEP,
+            "decimals": STEP_DECIMALS,
+            "sliders": [[low, high] for low, high in zip(self.minimum, self.maximum)],
+            "initial": self._shown([0.0] * self.latent_dim),
+            "tiles": [
+                {"digit": digit, "pixels": grey_base64(image)} for digit, image in zip(digits, self.runtime.decode(mu))
+            ],
+            "morph": {
+                "digits": digits,
+                "from": MORPH_ENDS[0],
+                "to": MORPH_ENDS[1],
+                "steps": MORPH_STEPS,
+                **self.page_morph(list(MORPH_ENDS)),
+            },
+        }
 
-    def tiles(self) -> str:
-        """The example tiles: the reconstructions (decoded mu) of the manifest's examples, digit 0 first."""
-        mu = np.asarray([self.examples[digit]["mu"] for digit in sorted(self.examples)], dtype=np.float32)
-        return tiles_html([png_data_uri(image) for image in self.runtime.decode(mu)])
+    # --- the page's server functions ----------------------------------------------------
 
-    # --- events from the page -----------------------------------------------------------
+    @page_errors
+    def page_decode(self, values) -> dict:
+        """Slider values -> ``{pixels, ms}``: the digit's grey bytes (base64) and the decode time."""
+        if not isinstance(values, list):
+            raise DemoInputError(f"expected a list of {self.latent_dim} latent values; got {type(values).__name__}")
+        return self._shown(self._latent(values))
 
-    @user_errors
-    def on_slide(self, *values):
-        """A slider moved: outputs the digit."""
-        return self._shown_digit(*self._decode(self._latent(values)))
-
-    @user_errors
-    def on_draw(self, payload: str):
-        """The pad sent its pixels: outputs [*sliders, digit, encoder view HTML].
-
-        An empty payload (the pad was cleared) or a canvas without ink empties the encoder
-        view and leaves the sliders and the digit as they are.
-        """
-        cleared = [gr.skip()] * (self.latent_dim + 1) + [encoder_view_html(None)]
-        if not payload:
-            return cleared
+    @page_errors
+    def page_draw(self, payload) -> dict:
+        """The pad's pixels ``"<side>:<base64>"`` -> mu and logvar of what the encoder sees, that image,
+        and mu put on the sliders with its digit; ``{"empty": true}`` for a pad without ink."""
+        if not isinstance(payload, str):
+            raise DemoInputError(f"expected the pad's pixels as text; got {type(payload).__name__}")
         try:
             seen = preprocess_drawing(pad_pixels(payload), ink="light")
         except EmptyDrawingError:
-            return cleared
-        mu, _ = self.runtime.encode(seen)
-        return self._board(mu) + [encoder_view_html(png_data_uri(seen))]
+            return {"empty": True}
+        mu, logvar = self.runtime.encode(seen)
+        return {
+            "mu": mu.tolist(),
+            "logvar": logvar.tolist(),
+            "seen": grey_base64(seen),
+            **self._shown(self.slider_values(mu)),
+        }
 
-    @user_errors
-    def on_tile(self, event: gr.EventData):
-        """An example tile was clicked: a fresh posterior sample of its digit; outputs [*sliders, digit]."""
-        data = event._data if isinstance(event._data, dict) else {}  # what the tile's click sent: {"digit": d}
-        return self._board(self._posterior_sample(data.get("digit"), seed=None))
+    @page_errors
+    def page_sample(self, digit) -> dict:
+        """A digit 0-9 -> a new sample from its example's posterior N(mu, sigma), on the sliders, and its digit."""
+        example = self.examples[self._digit_number(digit, "digit")]
+        z = self.runtime.sample_posterior(example["mu"], example["logvar"], n=1)[0]
+        return {"mu": example["mu"], "logvar": example["logvar"], **self._shown(self.slider_values(z))}
 
-    @user_errors
-    def on_prior(self):
-        """Sample z from the prior N(0, I): outputs [*sliders, digit]."""
-        return self._board(self.runtime.sample_latents(1)[0])
+    @page_errors
+    def page_prior(self, _=None) -> dict:
+        """A sample from the model's prior, on the sliders, and its digit."""
+        return self._shown(self.slider_values(self.runtime.sample_latents(1)[0]))
 
-    @user_errors
-    def on_reset(self):
-        """Every slider back to zero: outputs [*sliders, digit]."""
-        return self._board(np.zeros(self.latent_dim))
-
-    @user_errors
-    def on_morph(self, first, second):
-        """Either end of the interpolation strip changed: outputs the strip HTML."""
-        start = self.examples[self._digit_number(first, "first digit")]["mu"]
-        end = self.examples[self._digit_number(second, "second digit")]["mu"]
+    @page_errors
+    def page_morph(self, ends) -> dict:
+        """``[first digit, second digit]`` -> ``{frames}``: the straight line between their examples' mu, decoded."""
+        if not isinstance(ends, list) or len(ends) != 2:
+            raise DemoInputError(f"expected two digits [first, second]; got {ends!r:.80}")
+        start = self.examples[self._digit_number(ends[0], "first digit")]["mu"]
+        end = self.examples[self._digit_number(ends[1], "second digit")]["mu"]
         frames = self.runtime.decode(self.runtime.interpolate(start, end, MORPH_STEPS))
-        return strip_html([png_data_uri(frame) for frame in frames])
+        return {"frames": [grey_base64(frame) for frame in frames]}
 
     # --- named API endpoints ------------------------------------------------------------
 
-    @user_errors
-    def api_decode(self, *values):
-        """/decode: the latent values z0..z(D-1) -> the 28x28 digit."""
-        image, _ = self._decode(self._latent(values))
-        return to_uint8(image)
+    @api_errors
+    def api_decode(self, *values) -> gr.FileData:
+        """/decode: the latent values z0..z(D-1) -> the 28x28 digit, a PNG."""
+        return self._png(self.runtime.decode(np.asarray(self._latent(values), dtype=np.float32)))
 
-    @user_errors
-    def api_encode(self, path):
-        """/encode: an image file -> [*latent values, 28x28 reconstruction]; the image is
+    @api_errors
+    def api_encode(self, image) -> tuple:
+        """/encode: an image file -> (*latent values, the 28x28 reconstruction as a PNG); the image is
         preprocessed like a drawing (cropped, scaled and centred the MNIST way)."""
-        if path is None:
-            raise DemoInputError("no image was sent; send an image of a digit")
-        mu, _ = self.runtime.encode(preprocess_drawing(read_image(path)))
+        mu, _ = self.runtime.encode(preprocess_drawing(read_image(uploaded_path(image))))
         return self._api_result(mu)
 
-    @user_errors
-    def api_sample(self, digit, seed):
-        """/sample: a digit 0-9 and a seed (None for a fresh one) -> [*latent values, 28x28 digit]."""
-        return self._api_result(self._posterior_sample(digit, seed))
+    @api_errors
+    def api_sample(self, digit, seed) -> tuple:
+        """/sample: a digit 0-9 and a seed (None for a fresh one) -> (*latent values, their digit as a PNG)."""
+        example = self.examples[self._digit_number(digit, "digit")]
+        whole = isinstance(seed, numbers.Integral) or (isinstance(seed, float) and seed.is_integer())
+        if seed is not None and (isinstance(seed, bool) or not whole or seed < 0):
+            raise DemoInputError(
+                f"seed must be a whole number of at least 0, or None for a fresh sample; got {seed!r:.80}"
+            )
+        seed = None if seed is None else int(seed)
+        return self._api_result(self.runtime.sample_posterior(example["mu"], example["logvar"], n=1, seed=seed)[0])
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -151,39 +202,33 @@ class DemoHandlers:
         clipped = np.clip(np.asarray(z, dtype=np.float64), self.minimum, self.maximum)
         return np.round(clipped, STEP_DECIMALS).tolist()
 
-    def _decode(self, values: list[float]) -> tuple[np.ndarray, float]:
-        """The digit decoded from ``values`` and the seconds the decode took."""
+    def _shown(self, values: list[float]) -> dict:
+        """``{values, pixels, ms}``: slider values, the grey bytes of their digit and the decode time."""
         start = time.perf_counter()
         image = self.runtime.decode(np.asarray(values, dtype=np.float32))
-        return image, time.perf_counter() - start
+        return {"values": values, "pixels": grey_base64(image), "ms": (time.perf_counter() - start) * 1000}
 
-    def _shown_digit(self, image: np.ndarray, seconds: float) -> dict:
-        """What the digit component shows: the image's grey bytes and the status line."""
-        status = f"{self.provider} · last decode {seconds * 1000:.2f} ms"
-        return {"pixels": grey_base64(image), "status": html.escape(status)}
+    def _png(self, image: np.ndarray) -> gr.FileData:
+        return gr.FileData(path=save_img_array_to_cache(to_uint8(image), get_upload_folder(), format="png"))
 
-    def _board(self, z) -> list:
-        """[*slider values, digit] for ``z`` put on the sliders."""
+    def _api_result(self, z) -> tuple:
+        """(*slider values, their digit as a PNG) for ``z`` put on the sliders."""
         values = self.slider_values(z)
-        return [*values, self._shown_digit(*self._decode(values))]
-
-    def _api_result(self, z) -> list:
-        """[*slider values, 28x28 uint8 digit] for ``z`` put on the sliders."""
-        values = self.slider_values(z)
-        image, _ = self._decode(values)
-        return [*values, to_uint8(image)]
-
-    def _posterior_sample(self, digit, seed) -> np.ndarray:
-        """One z from the posterior N(mu, sigma) of the manifest's example of ``digit``."""
-        example = self.examples[self._digit_number(digit, "digit")]
-        return self.runtime.sample_posterior(example["mu"], example["logvar"], n=1, seed=seed)[0]
+        return (*values, self._png(self.runtime.decode(np.asarray(values, dtype=np.float32))))
 
     def _latent(self, values) -> list[float]:
-        """Latent values from a client, checked: numbers, each within its slider's range."""
+        """Latent values from a client, checked: D numbers, each within its slider's range."""
+        if len(values) != self.latent_dim:
+            raise DemoInputError(
+                f"expected {self.latent_dim} latent values z0..z{self.latent_dim - 1}; got {len(values)}"
+            )
         for index, (value, low, high) in enumerate(zip(values, self.minimum, self.maximum)):
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise DemoInputError(f"z{index} must be a number; got {value!r}")
-            if not low <= value <= high:  # NaN fails every comparison
+                raise DemoInputError(f"z{index} must be a number; got {value!r:.80}")
+            # Compared in float32, what the decoder runs on: a slider's end sent as float32 still fits.
+            with np.errstate(over="ignore"):  # far out of range becomes inf, and is refused
+                inside = np.float32(low) <= np.float32(value) <= np.float32(high)  # NaN fails every comparison
+            if not inside:
                 raise DemoInputError(
                     f"z{index} must lie in [{low}, {high}] (the range of mu over the MNIST test set); got {value!r}"
                 )

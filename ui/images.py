@@ -1,13 +1,13 @@
 """Pixel conversions between the runtime's float images and what the page shows or receives.
 
-The page receives every image at its true 28x28 size, as grey bytes or an inline PNG, and
-enlarges it with CSS ``image-rendering: pixelated`` (nearest neighbour), so each pixel the
-model produced is a crisp square, and an update costs about a kilobyte, not a file.
+The page receives every image at its true 28x28 size, as base64 of its grey bytes, and enlarges
+it with CSS ``image-rendering: pixelated`` (nearest neighbour), so each pixel the model produced
+is a crisp square, and an update costs about a kilobyte, not a file.
 """
 
 import base64
 import binascii
-import io
+import math
 
 import numpy as np
 from PIL import Image
@@ -30,22 +30,17 @@ def grey_base64(image: np.ndarray) -> str:
     return base64.b64encode(to_uint8(image).tobytes()).decode("ascii")
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    """A float greyscale image in [0, 1] as an inline ``data:image/png`` URI."""
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(image), mode="L").save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def pad_pixels(payload: str) -> np.ndarray:
     """The pad's payload ``"<side>:<base64 of side*side bytes>"`` as uint8 ``[side, side]`` (ink bright)."""
     side_text, _, data = payload.partition(":")
-    if not side_text.isdigit() or not PAD_MIN_SIDE <= int(side_text) <= PAD_MAX_SIDE:
+    if not (side_text.isascii() and side_text.isdigit()) or not PAD_MIN_SIDE <= int(side_text) <= PAD_MAX_SIDE:
         raise DemoInputError(
             f"drawing pixels must start with the canvas side ({PAD_MIN_SIDE}..{PAD_MAX_SIDE}) and a colon; "
             f"got {side_text[:20]!r}"
         )
     side = int(side_text)
+    if len(data) > 4 * math.ceil(side * side / 3):  # refused before it is decoded
+        raise DemoInputError(f"a {side}x{side} drawing needs {side * side} bytes of pixels; got more")
     try:
         raw = base64.b64decode(data, validate=True)
     except binascii.Error:

@@ -1,0 +1,521 @@
+// vaeport's browser runtime: the browser's counterpart of the Python package vaeport.runtime.
+//
+// It loads a model folder's manifest.json and the encoder and decoder graphs of one precision,
+// refuses any graph whose SHA-256 differs from the manifest's, checks the graphs' inputs, outputs
+// and latent size against the manifest, and then offers encode, decode, drawing preprocessing,
+// sampling (from a digit's posterior and from the model's prior) and interpolation.
+//
+// Everything the model is about (latent size, image size, file names, input and output names,
+// examples, the prior) is read from the manifest. onnxruntime-web is passed in, so the
+// same module runs in the page (onnxruntime-web from a CDN or a local copy) and in Node's tests.
+// It touches no DOM.
+
+export class ModelError extends Error {
+  name = 'ModelError';
+}
+export class ModelIntegrityError extends ModelError {
+  name = 'ModelIntegrityError';
+}
+export class ManifestMismatchError extends ModelError {
+  name = 'ManifestMismatchError';
+}
+export class InputError extends Error {
+  name = 'InputError';
+}
+export class EmptyDrawingError extends InputError {
+  name = 'EmptyDrawingError';
+}
+export class InferenceError extends Error {
+  name = 'InferenceError';
+}
+
+const ROLES = ['encoder', 'decoder'];
+export const WEIGHT_SUM_TOLERANCE = 1e-6; // how far a prior's weights may miss summing to 1, as in vaeport.runtime.prior
+
+/** Hex SHA-256 of bytes, with Web Crypto (in the page and in Node alike). */
+export async function sha256Hex(bytes) {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function describe(value) {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function isVector(value, length) {
+  return Array.isArray(value) && value.length === length && value.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
+
+/** The parts of the manifest this runtime reads, checked; a ModelError names the key that is wrong. */
+export function checkManifest(manifest, precision) {
+  const where = 'manifest.json';
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    throw new ModelError(`${where} is not a JSON object; expected a vaeport manifest`);
+  }
+  const d = manifest.latent_dim;
+  if (!Number.isInteger(d) || d < 1) {
+    throw new ModelError(`${where} has latent_dim ${describe(d)}; expected a positive whole number`);
+  }
+  const shape = manifest.image_shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || shape[0] !== 1 || shape[1] !== shape[2] || !Number.isInteger(shape[1])) {
+    throw new ModelError(`${where} has image_shape ${describe(shape)}; expected one square channel, [1, side, side]`);
+  }
+  for (const role of ROLES) {
+    const io = manifest.io?.[role];
+    if (!io?.inputs || !io?.outputs || typeof io.inputs !== 'object' || typeof io.outputs !== 'object') {
+      throw new ModelError(`${where} has no io.${role} with inputs and outputs`);
+    }
+    const entry = manifest.graphs?.[precision]?.[role];
+    if (!entry || typeof entry.file !== 'string' || !/^[0-9a-f]{64}$/i.test(entry.sha256 ?? '')) {
+      const offered = Object.keys(manifest.graphs ?? {});
+      throw new ModelError(
+        `${where} has no graphs.${precision}.${role} with a file name and a SHA-256; it offers precisions ${describe(offered)}`,
+      );
+    }
+  }
+  const examples = manifest.examples;
+  if (!Array.isArray(examples) || examples.length === 0) {
+    throw new ModelError(`${where} has examples ${describe(examples)}; expected a list of example digits`);
+  }
+  examples.forEach((example, index) => {
+    if (!Number.isInteger(example?.digit)) {
+      throw new ModelError(`${where} has examples[${index}].digit ${describe(example?.digit)}; expected a whole number`);
+    }
+    for (const name of ['mu', 'logvar']) {
+      if (!isVector(example?.[name], d)) {
+        throw new ModelError(`${where} has examples[${index}].${name} ${describe(example?.[name])}; expected ${d} finite numbers`);
+      }
+    }
+  });
+  Prior.fromManifest(manifest);
+}
+
+/** The input and output names of ``session`` must be the manifest's, and every fixed dimension its size. */
+function checkGraph(session, role, file, manifest) {
+  const io = manifest.io[role];
+  for (const [kind, names, metadata] of [
+    ['inputs', session.inputNames, session.inputMetadata],
+    ['outputs', session.outputNames, session.outputMetadata],
+  ]) {
+    const expected = Object.keys(io[kind]);
+    if (names.join() !== expected.join()) {
+      throw new ManifestMismatchError(`${file} has ${kind} ${describe(names)}; the manifest expects ${describe(expected)}`);
+    }
+    for (const [index, name] of names.entries()) {
+      const want = io[kind][name];
+      const {shape, type} = metadata?.[index] ?? {};
+      if (!shape) continue; // onnxruntime-web builds without metadata: running the graph checks the sizes
+      if (type !== 'float32') {
+        throw new ManifestMismatchError(`${file} ${kind.slice(0, -1)} '${name}' holds ${type}; the contract expects float32`);
+      }
+      const fixed = (got, dim) => (typeof dim === 'number' ? got === dim : typeof got !== 'number');
+      if (shape.length !== want.length || !shape.every((got, i) => fixed(got, want[i]))) {
+        throw new ManifestMismatchError(
+          `${file} ${kind.slice(0, -1)} '${name}' has shape ${describe(shape)}; the manifest expects ${describe(want)} ` +
+            `(latent_dim ${manifest.latent_dim}, a symbolic batch dimension)`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Load a model folder: ``read(fileName)`` resolves to the bytes of a file in it (a fetch in the page,
+ * a file read in Node). ``precision`` is a key of the manifest's ``graphs``, "fp32" or "int8".
+ */
+export async function loadModel(ort, {read, manifestFile = 'manifest.json', precision = 'fp32'}) {
+  let manifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(await read(manifestFile)));
+  } catch (error) {
+    throw new ModelError(`${manifestFile} could not be read as JSON (${error.message})`);
+  }
+  checkManifest(manifest, precision);
+  const sessions = {};
+  for (const role of ROLES) {
+    const {file, sha256} = manifest.graphs[precision][role];
+    const bytes = new Uint8Array(await read(file));
+    const actual = await sha256Hex(bytes);
+    if (actual !== sha256.toLowerCase()) {
+      throw new ModelIntegrityError(
+        `${file} has SHA-256 ${actual}, but ${manifestFile} records ${sha256}: the file was changed or damaged after export`,
+      );
+    }
+    try {
+      sessions[role] = await ort.InferenceSession.create(bytes);
+    } catch (error) {
+      throw new ModelError(`onnxruntime-web could not load ${file}: ${error.message}`);
+    }
+    checkGraph(sessions[role], role, file, manifest);
+  }
+  return new VaeModel(ort, manifest, precision, sessions);
+}
+
+/** A loaded model: the two sessions and the manifest they were checked against. */
+export class VaeModel {
+  constructor(ort, manifest, precision, sessions) {
+    this.ort = ort;
+    this.manifest = manifest;
+    this.precision = precision;
+    this.sessions = sessions;
+    this.latentDim = manifest.latent_dim;
+    this.imageShape = manifest.image_shape;
+    this.pixels = manifest.image_shape.reduce((a, b) => a * b, 1);
+    this.prior = Prior.fromManifest(manifest);
+  }
+
+  async #run(role, feeds) {
+    const session = this.sessions[role];
+    try {
+      return await session.run(feeds);
+    } catch (error) {
+      throw new InferenceError(`onnxruntime-web failed to run ${this.manifest.graphs[this.precision][role].file}: ${error.message}`);
+    }
+  }
+
+  /** ``images``: n images of the manifest's shape, row by row, in [0, 1] -> {mu, logvar}, each n x D. */
+  async encode(images, n = 1) {
+    const data = toFloat32(images, n * this.pixels, `images (${n} of ${this.imageShape.join('x')} pixels)`);
+    if (data.some((v) => !(v >= 0 && v <= 1))) throw new InputError('images must hold pixels in [0, 1]');
+    const [name] = Object.keys(this.manifest.io.encoder.inputs);
+    const [muName, logvarName] = Object.keys(this.manifest.io.encoder.outputs);
+    const out = await this.#run('encoder', {[name]: new this.ort.Tensor('float32', data, [n, ...this.imageShape])});
+    return {mu: out[muName].data, logvar: out[logvarName].data};
+  }
+
+  /** ``z``: n latent vectors of D values -> n images, row by row, in [0, 1]. */
+  async decode(z, n = 1) {
+    const data = toFloat32(z, n * this.latentDim, `z (${n} latent vector(s) of ${this.latentDim} values)`);
+    if (data.some((v) => !Number.isFinite(v))) throw new InputError('z must hold finite numbers');
+    const [name] = Object.keys(this.manifest.io.decoder.inputs);
+    const [output] = Object.keys(this.manifest.io.decoder.outputs);
+    const out = await this.#run('decoder', {[name]: new this.ort.Tensor('float32', data, [n, this.latentDim])});
+    return out[output].data;
+  }
+
+  /** A drawing -> the image this model's encoder expects (see ``preprocessDrawing``). */
+  preprocessDrawing(drawing, {ink = 'auto'} = {}) {
+    return preprocessDrawing(drawing, {ink, field: this.imageShape[1]});
+  }
+}
+
+function toFloat32(values, length, what) {
+  if (!(values instanceof Float32Array || Array.isArray(values) || ArrayBuffer.isView(values))) {
+    throw new InputError(`${what} must be an array of numbers`);
+  }
+  if (values.length !== length) throw new InputError(`${what} must hold ${length} numbers; got ${values.length}`);
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+}
+
+// --- randomness -------------------------------------------------------------------------
+
+/**
+ * A seedable generator of uniform and standard normal numbers (sfc32, Box-Muller). Without a seed
+ * it is seeded from Web Crypto, so every page gets its own samples.
+ */
+export function createRandom(seed) {
+  const state = new Uint32Array(4);
+  if (seed === undefined || seed === null) {
+    globalThis.crypto.getRandomValues(state);
+  } else {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new InputError(`seed must be a non-negative whole number; got ${seed}`);
+    // The seed's two 32-bit halves and two fixed words; the warm-up below mixes them.
+    state.set([seed >>> 0, Math.floor(seed / 2 ** 32), 0x9e3779b9, 0x243f6a88]);
+  }
+  let [a, b, c, d] = state;
+  const uniform = () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 16; i++) uniform();
+  let spare = null;
+  const normal = () => {
+    if (spare !== null) {
+      const value = spare;
+      spare = null;
+      return value;
+    }
+    const u = 1 - uniform(); // in (0, 1]: the logarithm stays finite
+    const radius = Math.sqrt(-2 * Math.log(u));
+    const angle = 2 * Math.PI * uniform();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
+  return {uniform, normal};
+}
+
+// --- latent space -------------------------------------------------------------------------
+
+/**
+ * The model's prior over z: the manifest's Gaussian mixture (``prior``: weights, means, logvars),
+ * or N(0, I) when the manifest has no prior.
+ */
+export class Prior {
+  constructor(weights, means, logvars) {
+    this.weights = weights;
+    this.means = means;
+    this.logvars = logvars;
+    const total = weights.reduce((a, b) => a + b, 0);
+    let running = 0;
+    this.cumulative = weights.map((w) => (running += w / total));
+  }
+
+  static fromManifest(manifest) {
+    const d = manifest.latent_dim;
+    const prior = manifest.prior;
+    if (prior === undefined) {
+      return new Prior([1], [new Array(d).fill(0)], [new Array(d).fill(0)]);
+    }
+    if (prior?.type !== 'gaussian_mixture') {
+      throw new ModelError(`manifest.json has prior.type ${describe(prior?.type)}; this runtime reads "gaussian_mixture"`);
+    }
+    const k = prior.weights?.length;
+    if (!isVector(prior.weights, k) || k < 1 || prior.weights.some((w) => w <= 0)) {
+      throw new ModelError(`manifest.json has prior.weights ${describe(prior.weights)}; expected one or more positive numbers`);
+    }
+    const total = prior.weights.reduce((a, b) => a + b, 0);
+    if (Math.abs(total - 1) > WEIGHT_SUM_TOLERANCE) {
+      throw new ModelError(`manifest.json has prior.weights summing to ${total}; expected weights that sum to 1`);
+    }
+    for (const name of ['means', 'logvars']) {
+      const rows = prior[name];
+      if (!Array.isArray(rows) || rows.length !== k || !rows.every((row) => isVector(row, d))) {
+        throw new ModelError(`manifest.json has prior.${name} ${describe(rows)}; expected ${k} rows of ${d} finite numbers`);
+      }
+    }
+    return new Prior(prior.weights, prior.means, prior.logvars);
+  }
+
+  /** The mixture's mean, sum over k of weight_k * mean_k. */
+  mean() {
+    const total = this.weights.reduce((a, b) => a + b, 0);
+    return this.means[0].map((_, j) => this.means.reduce((sum, row, k) => sum + (this.weights[k] / total) * row[j], 0));
+  }
+
+  /** One z: a component drawn by weight, then its mean plus its sigma times standard normal noise. */
+  sample(random) {
+    const u = random.uniform();
+    let k = this.cumulative.findIndex((edge) => u < edge);
+    if (k < 0) k = this.cumulative.length - 1;
+    return samplePosterior(this.means[k], this.logvars[k], random);
+  }
+}
+
+/** One z from N(mu, exp(logvar)). */
+export function samplePosterior(mu, logvar, random) {
+  return Float32Array.from(mu, (m, j) => m + Math.exp(0.5 * logvar[j]) * random.normal());
+}
+
+/** ``steps`` latent vectors evenly spaced from ``start`` to ``end``, both included, one after another. */
+export function interpolate(start, end, steps) {
+  if (!Number.isInteger(steps) || steps < 2) throw new InputError(`steps must be a whole number of at least 2; got ${steps}`);
+  const d = start.length;
+  const path = new Float32Array(steps * d);
+  for (let s = 0; s < steps; s++) {
+    const t = Math.fround(s / (steps - 1));
+    for (let j = 0; j < d; j++) path[s * d + j] = (1 - t) * start[j] + t * end[j];
+  }
+  return path;
+}
+
+// --- drawings -------------------------------------------------------------------------------
+// The MNIST recipe of vaeport.runtime.preprocess, step for step, rounding to float32 where numpy
+// works in float32 (its matrix products and sums run in another order, so pixels agree to about
+// 1e-7, not bit for bit), so a drawing becomes the same 28x28 image in both runtimes; a parity test
+// on real digits and symmetric shapes holds them together, RECIPE's constants included: crop to
+// the ink, scale the longer side to 20 px with anti-aliasing (area averaging), put the centre of
+// mass at the centre of the field.
+
+export const RECIPE = {DIGIT_BOX: 20, INK_THRESHOLD: 0.1, FAINT: 0.02, CENTRE_GRID: 65536, LUMA: [0.299, 0.587, 0.114]};
+const {DIGIT_BOX, INK_THRESHOLD, CENTRE_GRID} = RECIPE;
+const FAINT = Math.fround(RECIPE.FAINT);
+const LUMA = RECIPE.LUMA.map(Math.fround);
+const f32 = Math.fround;
+
+/** Median of float32 values as numpy computes it: the mean of the middle two of an even count, in float32. */
+function median(values) {
+  const sorted = Float32Array.from(values).sort();
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : f32(f32(sorted[middle - 1] + sorted[middle]) / 2);
+}
+
+function border(image, height, width) {
+  const values = [];
+  for (let c = 0; c < width; c++) values.push(image[c], image[(height - 1) * width + c]);
+  for (let r = 1; r < height - 1; r++) values.push(image[r * width], image[r * width + width - 1]);
+  return values;
+}
+
+/** [sizeOut x sizeIn] weights: the share of each input pixel in each output pixel's footprint (rows sum to 1). */
+function areaWeights(sizeIn, sizeOut) {
+  const weights = new Float32Array(sizeOut * sizeIn);
+  const step = sizeIn / sizeOut;
+  for (let o = 0; o < sizeOut; o++) {
+    const low = o * step;
+    const high = (o + 1) * step;
+    let total = 0;
+    const row = new Float64Array(sizeIn);
+    for (let i = 0; i < sizeIn; i++) {
+      row[i] = Math.max(0, Math.min(high, i + 1) - Math.max(low, i));
+      total += row[i];
+    }
+    for (let i = 0; i < sizeIn; i++) weights[o * sizeIn + i] = row[i] / total;
+  }
+  return weights;
+}
+
+/** Area-average resize of a float image (box filter): rows[h x H] . image . cols[w x W]^T. */
+function resizeArea(image, height, width, outHeight, outWidth) {
+  const rows = areaWeights(height, outHeight);
+  const cols = areaWeights(width, outWidth);
+  const tall = new Float32Array(outHeight * width);
+  for (let o = 0; o < outHeight; o++) {
+    for (let c = 0; c < width; c++) {
+      let sum = 0;
+      for (let r = 0; r < height; r++) sum += rows[o * height + r] * image[r * width + c];
+      tall[o * width + c] = sum;
+    }
+  }
+  const out = new Float32Array(outHeight * outWidth);
+  for (let o = 0; o < outHeight; o++) {
+    for (let p = 0; p < outWidth; p++) {
+      let sum = 0;
+      for (let c = 0; c < width; c++) sum += tall[o * width + c] * cols[p * width + c];
+      out[o * outWidth + p] = sum;
+    }
+  }
+  return out;
+}
+
+/** One channel in [0, 1] and the ink polarity, "auto" decided, as vaeport.runtime.preprocess does it. */
+function greyscale(data, height, width, channels, ink) {
+  const count = height * width;
+  const scale = data instanceof Uint8Array || data instanceof Uint8ClampedArray ? 255 : 1; // bytes, or floats in [0, 1]
+  const grey = new Float32Array(count);
+  let alpha = null;
+  for (let i = 0; i < count; i++) {
+    const at = i * channels;
+    if (channels >= 3) {
+      const [r, g, b] = [f32(data[at] / scale), f32(data[at + 1] / scale), f32(data[at + 2] / scale)];
+      grey[i] = f32(f32(f32(r * LUMA[0]) + f32(g * LUMA[1])) + f32(b * LUMA[2]));
+    } else {
+      grey[i] = f32(data[at] / scale);
+    }
+  }
+  if (channels === 4) {
+    alpha = Float32Array.from({length: count}, (_, i) => f32(data[i * 4 + 3] / scale));
+    if (alpha.some((a) => a < 1)) {
+      if (alpha.every((a) => a === 0)) {
+        throw new EmptyDrawingError('the drawing is empty: every pixel of the canvas is fully transparent');
+      }
+      if (ink === 'auto') {
+        let painted = 0;
+        let total = 0;
+        for (let i = 0; i < count; i++) {
+          painted += grey[i] * alpha[i];
+          total += alpha[i];
+        }
+        ink = painted / total < 0.5 ? 'dark' : 'light';
+      }
+      const background = ink === 'dark' ? 1 : 0;
+      for (let i = 0; i < count; i++) grey[i] = f32(f32(grey[i] * alpha[i]) + f32(background * f32(1 - alpha[i])));
+    }
+  }
+  if (ink === 'auto') ink = median(border(grey, height, width)) > 0.5 ? 'dark' : 'light';
+  return [grey, ink];
+}
+
+/**
+ * A drawing -> the ``field`` x ``field`` MNIST-style digit the encoder expects (28 x 28 for the
+ * shipped model: ``VaeModel.preprocessDrawing`` takes it from the manifest), white on black in
+ * [0, 1], as a Float32Array row by row.
+ *
+ * ``drawing``: {data, width, height, channels} with channels 1 (grey), 3 (RGB) or 4 (RGBA, such as
+ * a canvas's getImageData) and data as bytes (0..255) or floats in [0, 1]. ``ink``: "dark" strokes on
+ * a light background, "light" on a dark one, or "auto" to decide from the drawing.
+ */
+export function preprocessDrawing({data, width, height, channels = 1}, {ink = 'auto', field}) {
+  if (!Number.isInteger(field) || field < DIGIT_BOX) throw new InputError(`field must be a whole number of at least ${DIGIT_BOX}; got ${describe(field)}`);
+  if (!['auto', 'dark', 'light'].includes(ink)) throw new InputError(`ink must be "auto", "dark" or "light"; got ${describe(ink)}`);
+  if (![1, 3, 4].includes(channels)) throw new InputError(`channels must be 1, 3 or 4; got ${describe(channels)}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new InputError(`width and height must be positive whole numbers; got ${describe(width)} x ${describe(height)}`);
+  }
+  const bytes = data instanceof Uint8Array || data instanceof Uint8ClampedArray;
+  if (!bytes && !(data instanceof Float32Array || data instanceof Float64Array)) {
+    throw new InputError('drawing data must be a Uint8Array or Uint8ClampedArray (0..255) or a Float32Array (0.0..1.0)');
+  }
+  if (data.length !== width * height * channels) {
+    throw new InputError(`a ${width}x${height} drawing with ${channels} channel(s) needs ${width * height * channels} values; got ${data.length}`);
+  }
+  if (!bytes && !data.every((v) => v >= 0 && v <= 1)) {
+    throw new InputError('drawing data holds floats outside [0, 1] (or NaN); expected float pixels in [0, 1], or bytes 0..255');
+  }
+  const [grey, polarity] = greyscale(data, height, width, channels, ink);
+  const strokes = polarity === 'dark' ? grey.map((v) => f32(1 - v)) : grey;
+  const background = median(border(strokes, height, width));
+  let contrast = 0;
+  for (let i = 0; i < strokes.length; i++) {
+    strokes[i] = Math.max(0, f32(strokes[i] - background));
+    contrast = Math.max(contrast, strokes[i]);
+  }
+  if (contrast < INK_THRESHOLD) {
+    const judged = ink === 'auto' ? ' (judged from the drawing)' : '';
+    throw new EmptyDrawingError(
+      `the drawing is empty: no pixel stands out from the background by more than ${INK_THRESHOLD} with ink="${polarity}"${judged}; ` +
+        'draw a digit, or pass the other ink if the strokes are there',
+    );
+  }
+  let [top, bottom, left, right] = [height, -1, width, -1];
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      const value = (strokes[r * width + c] = f32(strokes[r * width + c] / contrast));
+      if (value > FAINT) {
+        top = Math.min(top, r);
+        bottom = Math.max(bottom, r);
+        left = Math.min(left, c);
+        right = Math.max(right, c);
+      }
+    }
+  }
+  const [boxHeight, boxWidth] = [bottom - top + 1, right - left + 1];
+  const box = new Float32Array(boxHeight * boxWidth);
+  for (let r = 0; r < boxHeight; r++) {
+    box.set(strokes.subarray((top + r) * width + left, (top + r) * width + right + 1), r * boxWidth);
+  }
+  const scale = DIGIT_BOX / Math.max(boxHeight, boxWidth);
+  const outHeight = Math.max(1, Math.floor(boxHeight * scale + 0.5));
+  const outWidth = Math.max(1, Math.floor(boxWidth * scale + 0.5));
+  const digit = resizeArea(box, boxHeight, boxWidth, outHeight, outWidth);
+
+  let mass = 0;
+  let rowMoment = 0;
+  let colMoment = 0;
+  for (let r = 0; r < outHeight; r++) {
+    for (let c = 0; c < outWidth; c++) {
+      const value = digit[r * outWidth + c];
+      mass += value;
+      rowMoment += value * r;
+      colMoment += value * c;
+    }
+  }
+  const clip = (value, low, high) => Math.min(Math.max(value, low), high);
+  // Settled to 1/65536 px first, as in Python: a symmetric drawing's centre lies exactly on a half
+  // pixel, and the two runtimes' different rounding noise must not tip it different ways.
+  const settle = (centre) => Math.floor(centre * CENTRE_GRID + 0.5) / CENTRE_GRID;
+  const shiftTop = clip(Math.floor(field / 2 - settle(rowMoment / mass) + 0.5), 0, field - outHeight);
+  const shiftLeft = clip(Math.floor(field / 2 - settle(colMoment / mass) + 0.5), 0, field - outWidth);
+  const image = new Float32Array(field * field);
+  for (let r = 0; r < outHeight; r++) {
+    for (let c = 0; c < outWidth; c++) {
+      image[(shiftTop + r) * field + shiftLeft + c] = clip(digit[r * outWidth + c], 0, 1);
+    }
+  }
+  return image;
+}

@@ -1,0 +1,84 @@
+// What the JavaScript tests share: onnxruntime-web in Node, the shipped model, MNIST's test digits,
+// and the Python runtime's answers to compare with.
+
+import {execFileSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {readFile} from 'node:fs/promises';
+import {createRequire} from 'node:module';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import * as ort from 'onnxruntime-web/wasm';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = resolve(here, '..', '..');
+export const SHIPPED_MODEL = join(REPO, 'exported');
+export const STATIC = join(REPO, 'ui', 'static');
+export const ORT_DIST = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/wasm'));
+const DATA_ROOT = process.env.VAEPORT_DATA_ROOT ?? resolve(REPO, '..', 'shared', 'data');
+// The Python with vaeport installed (the project's virtual environment, active when the tests run).
+const PYTHON = process.env.PYTHON ?? 'python3';
+
+/** onnxruntime-web's wasm backend, one thread, its .wasm read from the npm package as the page fetches it. */
+export function onnxruntimeWeb() {
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.wasmBinary ??= readFileSync(join(ORT_DIST, 'ort-wasm-simd-threaded.wasm'));
+  return ort;
+}
+
+/** The ``read`` a model folder on disk gives ``loadModel``. */
+export function folderReader(folder) {
+  return (name) => readFile(join(folder, name));
+}
+
+export function readManifest(folder = SHIPPED_MODEL) {
+  return JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+}
+
+/** The first ``count`` MNIST test digits as uint8 28 x 28 images, from the IDX file torchvision keeps. */
+export function mnistTestDigits(count) {
+  const path = join(DATA_ROOT, 'MNIST', 'raw', 't10k-images-idx3-ubyte');
+  const file = readFileSync(path);
+  const [rows, cols] = [file.readUInt32BE(8), file.readUInt32BE(12)];
+  return Array.from({length: count}, (_, i) => file.subarray(16 + i * rows * cols, 16 + (i + 1) * rows * cols));
+}
+
+/**
+ * What the Python runtime computes (ui/tests/python_reference.py) for ``input`` (a typed array of
+ * ``count`` items), as a Float32Array.
+ */
+export function pythonReference(operation, input, count, options = []) {
+  const folder = mkdtempSync(join(tmpdir(), 'vaeport-reference-'));
+  try {
+    const [inPath, outPath] = [join(folder, 'in.bin'), join(folder, 'out.bin')];
+    writeFileSync(inPath, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+    execFileSync(PYTHON, [join(here, 'python_reference.py'), operation, inPath, outPath, String(count), ...options], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const bytes = readFileSync(outPath);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  } finally {
+    rmSync(folder, {recursive: true, force: true});
+  }
+}
+
+/** The constants of the Python runtime's drawing recipe and prior checks (``recipe`` in python_reference.py). */
+export function pythonRecipe() {
+  const folder = mkdtempSync(join(tmpdir(), 'vaeport-reference-'));
+  try {
+    const out = join(folder, 'recipe.json');
+    execFileSync(PYTHON, [join(here, 'python_reference.py'), 'recipe', '-', out, '0'], {stdio: ['ignore', 'ignore', 'inherit']});
+    return JSON.parse(readFileSync(out, 'utf8'));
+  } finally {
+    rmSync(folder, {recursive: true, force: true});
+  }
+}
+
+/** The largest absolute difference between two arrays of equal length. */
+export function maxAbsDifference(a, b) {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} and ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}

@@ -1,0 +1,63 @@
+"""What the Python runtime computes, for the JavaScript tests to compare the browser runtime with.
+
+    python python_reference.py OPERATION INPUT OUTPUT COUNT [--side S] [--channels C] [--ink INK]
+                               [--model-dir M] [--precision P]
+
+INPUT and OUTPUT are raw little-endian arrays, COUNT items one after another:
+- ``preprocess``: uint8 drawings S x S x C -> float32 images of the model's size (28 x 28);
+- ``encode``: float32 28 x 28 images -> float32 mu then logvar, each COUNT x D;
+- ``decode``: float32 latent vectors of D -> float32 28 x 28 images;
+- ``recipe``: (no input) the constants of the drawing recipe and of the prior's checks, as JSON.
+"""
+
+import argparse
+import json
+
+import numpy as np
+
+from vaeport.contract import IMAGE_SHAPE
+from vaeport.runtime import VAERuntime, preprocess, preprocess_drawing, prior
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "recipe"))
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("count", type=int)
+    parser.add_argument("--side", type=int, default=0)
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--ink", default="light")
+    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--precision", default="fp32")
+    args = parser.parse_args()
+
+    if args.operation == "recipe":
+        constants = {
+            "DIGIT_BOX": preprocess.DIGIT_BOX,
+            "INK_THRESHOLD": preprocess.INK_THRESHOLD,
+            "FAINT": preprocess.FAINT,
+            "CENTRE_GRID": preprocess.CENTRE_GRID,
+            "LUMA": preprocess.LUMA.tolist(),
+            "WEIGHT_SUM_TOLERANCE": prior.WEIGHT_SUM_TOLERANCE,
+        }
+        with open(args.output, "w") as out:
+            json.dump(constants, out)
+        return
+    if args.operation == "preprocess":
+        shape = (args.count, args.side, args.side) + ((args.channels,) if args.channels > 1 else ())
+        drawings = np.fromfile(args.input, dtype=np.uint8).reshape(shape)
+        result = np.stack([preprocess_drawing(drawing, ink=args.ink) for drawing in drawings])
+    else:
+        vae = VAERuntime.load(args.model_dir, device="cpu", precision=args.precision, threads=1)
+        if args.operation == "encode":
+            images = np.fromfile(args.input, dtype=np.float32).reshape(args.count, *IMAGE_SHAPE[1:])
+            result = np.concatenate(vae.encode(images))
+        else:
+            z = np.fromfile(args.input, dtype=np.float32).reshape(args.count, vae.latent_dim)
+            result = vae.decode(z)
+    np.ascontiguousarray(result, dtype="<f4").tofile(args.output)
+
+
+if __name__ == "__main__":
+    main()
