@@ -2,10 +2,12 @@
 
 The formula peak of machine.py is what the vector units could do; these are what onnxruntime's own
 kernels reach on one large product with constant weights, as in the models: fp32 ``MatMul``, and
-``MatMulInteger`` with uint8 activations and int8 weights, the kernel the int8 graphs run. The ratio
-of a ceiling to PyTorch's GFLOP/s in a cell bounds the speed-up any engine can show there: without
-VNNI (AVX2 only), 8-bit products cost several instructions each and the int8 ceiling is well under
-4x the fp32 one.
+``MatMulInteger`` with uint8 activations and int8 weights. That is the integer GEMM of onnxruntime's
+math library (MLAS) that the int8 graphs' fused layers run too (``QGemm`` for the static graphs,
+``DynamicQuantizeMatMul`` for dynamic ones), picked at run time for the CPU: VNNI or AMX where it
+has them. The ratio of a ceiling to PyTorch's GFLOP/s in a cell bounds the speed-up any engine can
+show there: without VNNI (AVX2 only), 8-bit products cost several instructions each and the int8
+ceiling is well under 4x the fp32 one.
 """
 
 import numpy as np
@@ -13,6 +15,7 @@ import onnxruntime
 from onnx import TensorProto, helper, numpy_helper
 
 from vaeport.benchmarks.measure import median_latency_ns
+from vaeport.runtime.sessions import open_graph
 
 SIZE = 1024  # M = K = N: large enough that the kernels, not call overhead, set the time
 
@@ -22,7 +25,11 @@ def _graph(precision: str) -> bytes:
     if precision == "fp32":
         weights = rng.standard_normal((SIZE, SIZE), dtype=np.float32)
         node = helper.make_node("MatMul", ["a", "b"], ["y"])
-        inputs, initializers, out_type = [("a", TensorProto.FLOAT)], [numpy_helper.from_array(weights, "b")], TensorProto.FLOAT
+        inputs, initializers, out_type = (
+            [("a", TensorProto.FLOAT)],
+            [numpy_helper.from_array(weights, "b")],
+            TensorProto.FLOAT,
+        )
     else:
         # 7-bit weights: on AVX2 without VNNI the kernel adds pairs of uint8 x int8 products in
         # 16 bits, which full-range weights can overflow; this range keeps the product exact.
@@ -35,7 +42,8 @@ def _graph(precision: str) -> bytes:
         ]
         inputs, out_type = [("a", TensorProto.UINT8)], TensorProto.INT32
     graph = helper.make_graph(
-        [node], f"gemm_{precision}",
+        [node],
+        f"gemm_{precision}",
         [helper.make_tensor_value_info(name, dtype, [SIZE, SIZE]) for name, dtype in inputs],
         [helper.make_tensor_value_info("y", out_type, [SIZE, SIZE])],
         initializers,
@@ -53,9 +61,8 @@ def _input(precision: str) -> np.ndarray:
 def _ops_per_second(precision: str, threads: int, seconds: float) -> float:
     """Multiply-adds as two operations each, over the median of calls made for ``seconds``."""
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(_graph(precision), options, providers=["CPUExecutionProvider"])
+    session = open_graph(_graph(precision), device="cpu", threads=threads, session_options=options)
     feed = {"a": _input(precision)}
     session.run(None, feed)
     return 2 * SIZE**3 / (median_latency_ns(lambda: session.run(None, feed), seconds) * 1e-9)

@@ -13,17 +13,12 @@ import numpy as np
 import onnxruntime
 
 from vaeport.benchmarks.errors import BenchmarkError, EngineUnavailable
-from vaeport.contract import (
-    DECODER_INPUT,
-    DECODER_OUTPUT,
-    ENCODER_INPUT,
-    ENCODER_OUTPUTS,
-    GRAPH_FILES,
-    IMAGE_SHAPE,
-)
+from vaeport.contract import DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUTS, IMAGE_SHAPE
+from vaeport.runtime.errors import ModelError, ProviderError
+from vaeport.runtime.providers import CPU, CUDA
+from vaeport.runtime.sessions import open_model
 
-CPU = "CPUExecutionProvider"
-CUDA = "CUDAExecutionProvider"
+DEVICES = {CPU: "cpu", CUDA: "cuda"}
 
 
 class Engine:
@@ -61,7 +56,9 @@ class TorchEngine(Engine):
 
             from vaeport.training.onnx_weights import load_torch_modules
         except ImportError as error:
-            raise EngineUnavailable(f"{error.name} is not installed; install vaeport[train] to measure PyTorch") from None
+            raise EngineUnavailable(
+                f"{error.name} is not installed; install vaeport[train] to measure PyTorch"
+            ) from None
 
         self.torch = torch
         self.threads = threads
@@ -81,32 +78,25 @@ class TorchEngine(Engine):
 
 
 class OrtEngine(Engine):
-    """Bare ``InferenceSession`` objects over the shipped files, set up as the vaeport runtime sets them up."""
+    """Bare ``InferenceSession`` objects over a model folder's graphs, opened as the vaeport runtime opens them
+    (``open_model``: checked against the manifest, on the provider asked for or not at all).
 
-    def __init__(self, model_dir: Path, threads: int, precision: str, provider: str):
-        available = onnxruntime.get_available_providers()
-        if provider not in available:
-            raise EngineUnavailable(
-                f"onnxruntime {onnxruntime.__version__} has no {provider} (it has {', '.join(available)});"
-                " install vaeport[gpu] on a machine with an NVIDIA GPU to measure it"
-            )
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        providers = [provider] if provider == CPU else [provider, CPU]
+    ``session_options`` replaces the benchmark's own (highest graph optimisation, quiet log), for a
+    profile; ``threads`` sets the intra-op threads of either.
+    """
+
+    def __init__(self, model_dir: Path, threads: int, precision: str, provider: str, session_options=None):
+        if session_options is None:
+            session_options = onnxruntime.SessionOptions()
+            session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session_options.log_severity_level = 3
         try:
-            self.sessions = {
-                part: onnxruntime.InferenceSession(str(Path(model_dir) / GRAPH_FILES[precision][part]), options, providers=providers)
-                for part in ("encoder", "decoder")
-            }
-        except Exception as error:  # onnxruntime's exception classes are not public API
-            if provider == CPU:
-                raise BenchmarkError(f"onnxruntime could not load the {precision} graphs in {model_dir}: {error}") from None
-            raise EngineUnavailable(f"onnxruntime could not start {provider}: {error}") from None
-        active = self.sessions["encoder"].get_providers()
-        if active[0] != provider:
-            raise EngineUnavailable(f"onnxruntime fell back from {provider} to {active[0]}: the CUDA libraries did not load")
+            opened = open_model(model_dir, precision, DEVICES[provider], threads, session_options)
+        except ProviderError as error:
+            raise EngineUnavailable(str(error)) from None  # it names what is installed and what to install
+        except ModelError as error:
+            raise BenchmarkError(f"onnxruntime could not load the {precision} graphs in {model_dir}: {error}") from None
+        self.sessions = opened.sessions
 
     def encode(self, images):
         return self.sessions["encoder"].run(list(ENCODER_OUTPUTS), {ENCODER_INPUT: images})
@@ -190,5 +180,6 @@ def precision_of(name: str) -> str:
     return "int8" if name.endswith("int8") else "fp32"
 
 
-def create(name: str, model_dir: Path, threads: int) -> Engine:
-    return FACTORIES[name](model_dir, threads)
+def create(name: str, model_dir: Path, threads: int, **options) -> Engine:
+    """A new engine ``name``; ``options`` go to its class (``session_options`` for the ``ort-*`` engines)."""
+    return FACTORIES[name](model_dir, threads, **options)

@@ -1,143 +1,73 @@
-"""Load test of the demo's API: concurrent clients against one server, on loopback only.
+"""Load test of the demo's API: concurrent ``gradio_client`` clients against one server, on loopback only.
 
-    python -m vaeport.benchmarks.load [--clients 20] [--duration 60] [--out runs/load]
+    python -m vaeport.benchmarks.load [--clients 20] [--duration 60] [--decodes 8] [--out runs/load]
+                                      [--url http://127.0.0.1:PORT/] [--device auto]
 
-Starts ``vaeport demo`` in its own process on a free loopback port (or uses ``--url``, which
-must be a loopback address). Each client is a thread with its own keep-alive connection that
-repeats what a scripted user of the API would: ``/sample`` a digit, ``/decode`` its latent
-values ``DECODES_PER_CYCLE`` times, then ``/encode`` the decoded image. Clients speak
-Gradio's REST protocol (POST ``/gradio_api/call/NAME``, then GET the result), the one behind
-every Gradio client; ``gradio_client`` itself polls for results every 50 ms, which would
-measure the client rather than the server. A call's latency includes uploading its input
-image and downloading its result image. Writes ``load.json`` and ``load.png`` to ``--out``
-and prints a summary. Bar: no errors.
+Starts ``vaeport demo --server-only`` in its own process on a free loopback port (or uses
+``--url``, which must be a loopback address). Each client is a thread with its own
+``gradio_client.Client`` that repeats what a scripted user of the API would: ``/sample`` a digit
+(a fresh seed each time), ``/decode`` its latent values ``--decodes`` times, then ``/encode`` the
+last decoded PNG, uploaded with ``gradio_client.handle_file``. A call's latency is what the
+caller of ``Client.predict`` waits: the upload of its input image, the call, and the download
+of its result image. When the time is up, each client finishes the cycle it is in, so every
+client calls every endpoint at least once; the rate is counted over the whole run. Writes
+``load.json`` and ``load.png`` to ``--out`` and prints a summary. Bar: no errors.
 
-The clients run on the same machine as the server, so on a small machine they compete with
-it for the CPU: the latencies are an upper bound of what remote clients would see.
+What ``gradio_client`` (2.7) costs per call, which matters here:
+
+- it waits for a result by looking for it every 50 ms, so a call takes 50 ms or more even when
+  the server answers in a few, and one client makes fewer than 20 calls a second. Latencies at
+  low load are mostly this wait; with many clients, the server's queue;
+- it opens a new HTTP client, and a new connection, for every request it sends: the call, the
+  result stream, each upload and each download. With certificate checks on, each of these
+  loads the CA bundle, about 25 ms of CPU, even for plain HTTP. The clients here run with
+  ``ssl_verify=False``: on loopback over plain HTTP there is no certificate to check, and the
+  CPU stays with the server. What the clients still use is reported as CPU ms per call.
+
+The clients run on the same machine as the server, so on a small machine they compete with it
+for the CPU: the latencies are an upper bound of what remote clients would see.
 """
 
 import argparse
 import contextlib
 import json
-import subprocess
-import sys
+import math
+import os
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from tqdm import tqdm
 
+from vaeport.benchmarks.harness import demo_process
 from vaeport.benchmarks.machine import describe_machine
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_CLIENTS = 64
 MAX_DURATION_S = 600
+MAX_DECODES = 100
 DECODES_PER_CYCLE = 8
-SERVER_START_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 60
 ENDPOINTS = ("/sample", "/decode", "/encode")
 
 
-@contextlib.contextmanager
-def demo_server(device: str = "auto"):
-    """``vaeport demo`` in a child process on a free loopback port; yields its URL and stops it afterwards."""
-    from vaeport.ui.app import DEFAULT_HOST, free_port
-
-    port = free_port()
-    url = f"http://{DEFAULT_HOST}:{port}/"
-    command = [sys.executable, "-m", "vaeport", "demo", "--host", DEFAULT_HOST, "--port", str(port), "--device", device]
-    with tempfile.TemporaryFile(mode="w+") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_up(url, server, log)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the demo server exited with code {server.returncode}:\n{log.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"the demo server did not answer at {url} within {SERVER_START_TIMEOUT_S} s")
-
-
 def check_loopback(url: str) -> str:
-    """``url`` if its host is a loopback address: the load test never leaves this machine."""
+    """``url`` if its host is a loopback address, else a ValueError: the load test never leaves this machine."""
     host = urlsplit(url).hostname
     if host not in LOOPBACK_HOSTS:
-        raise SystemExit(f"--url must point at this machine ({', '.join(LOOPBACK_HOSTS)}); got host {host!r}")
+        raise ValueError(f"--url must point at this machine ({', '.join(LOOPBACK_HOSTS)}); got host {host!r}")
     return url
 
 
-class ApiClient:
-    """The demo's named endpoints over Gradio's REST protocol, on one keep-alive connection."""
-
-    def __init__(self, url: str):
-        self.http = httpx.Client(base_url=url.rstrip("/") + "/gradio_api", timeout=REQUEST_TIMEOUT_S)
-
-    def call(self, name: str, *data) -> list:
-        """The outputs of endpoint ``/name`` for inputs ``data``; an ``ApiError`` if it answers with an error."""
-        posted = self.http.post(f"/call/{name}", json={"data": list(data)})
-        posted.raise_for_status()
-        answer = self.http.get(f"/call/{name}/{posted.json()['event_id']}")
-        answer.raise_for_status()
-        event, payload = _last_event(answer.text)
-        if event != "complete":
-            raise ApiError(f"{name} answered {event}: {payload}")
-        return json.loads(payload)
-
-    def download(self, file_data: dict) -> bytes:
-        response = self.http.get(file_data["url"])
-        response.raise_for_status()
-        return response.content
-
-    def upload(self, content: bytes, name: str = "digit.png") -> dict:
-        """Upload a file for an endpoint's input; its reference to pass to ``call``."""
-        response = self.http.post("/upload", files={"files": (name, content, "image/png")})
-        response.raise_for_status()
-        return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}
-
-
-class ApiError(RuntimeError):
-    """An endpoint answered with an error event."""
-
-
-def _last_event(stream: str) -> tuple[str, str]:
-    """The name and data of the last event in a server-sent event stream."""
-    event = data = ""
-    for line in stream.splitlines():
-        if line.startswith("event:"):
-            event = line.removeprefix("event:").strip()
-        elif line.startswith("data:"):
-            data = line.removeprefix("data:").strip()
-    return event, data
-
-
 class Recorder:
-    """Every step's endpoint, start time and latency, and every error, from all client threads."""
+    """Every call's endpoint, start time and latency, and every error, from all client threads."""
 
     def __init__(self, start_time: float):
         self.start_time = start_time
@@ -145,17 +75,14 @@ class Recorder:
         self.calls: list[tuple[str, float, float]] = []  # (endpoint, start offset s, latency s)
         self.errors: Counter = Counter()
 
-    def error(self, where: str, error: Exception) -> None:
-        with self._lock:
-            self.errors[f"{where}: {type(error).__name__}: {error}"] += 1
-
-    def step(self, endpoint: str, work):
-        """Time ``work()`` as one call of ``endpoint``; its result, or None after recording its error."""
+    def call(self, client, endpoint: str, *args):
+        """``endpoint``'s outputs for ``args`` through ``client``, timed; None after recording its error."""
         started = time.perf_counter()
         try:
-            result = work()
+            result = client.submit(*args, api_name=endpoint).result(timeout=REQUEST_TIMEOUT_S)
         except Exception as error:  # every failure counts against the bar and is reported
-            self.error(endpoint, error)
+            with self._lock:
+                self.errors[f"{endpoint}: {type(error).__name__}: {error}"] += 1
             return None
         latency = time.perf_counter() - started
         with self._lock:
@@ -163,57 +90,64 @@ class Recorder:
         return result
 
 
-def _client_loop(url: str, index: int, deadline: float, recorder: Recorder) -> None:
-    """One client: sample, decode the sample's values a few times, encode the decoded image; until the deadline."""
-    client = ApiClient(url)
-
-    def sample(digit):
-        *values, image = client.call("sample", digit, None)
-        return values, client.download(image)
-
-    def decode(values):
-        return client.download(client.call("decode", *values)[0])
-
-    def encode(png):
-        return client.call("encode", client.upload(png))
+def _client_loop(client, index: int, deadline: float, decodes: int, recorder: Recorder) -> None:
+    """One client: sample, decode the sample's values ``decodes`` times, encode the last image; again until the
+    deadline, finishing the cycle it is in."""
+    from gradio_client import handle_file
 
     digit = index % 10
-    with client.http:
-        while time.perf_counter() < deadline:
-            sampled = recorder.step("/sample", lambda: sample(digit))
-            digit = (digit + 1) % 10
-            if sampled is None:
-                continue
-            values, png = sampled
-            for _ in range(DECODES_PER_CYCLE):
-                if time.perf_counter() >= deadline:
-                    return
-                png = recorder.step("/decode", lambda: decode(values)) or png
-            recorder.step("/encode", lambda: encode(png))
+    while time.perf_counter() < deadline:
+        sampled = recorder.call(client, "/sample", digit, None)
+        digit = (digit + 1) % 10
+        if sampled is None:
+            continue
+        *values, png = sampled
+        for _ in range(decodes):
+            png = recorder.call(client, "/decode", *values) or png
+        recorder.call(client, "/encode", handle_file(png))
 
 
-def run_load(url: str, clients: int, duration_s: float) -> dict:
+def run_load(url: str, clients: int, duration_s: float, decodes: int = DECODES_PER_CYCLE) -> dict:
     """Drive ``url`` with ``clients`` concurrent clients for ``duration_s`` seconds; the results as a dict."""
-    start_time = time.perf_counter()
-    recorder = Recorder(start_time)
-    deadline = start_time + duration_s
-    threads = [
-        threading.Thread(target=_client_loop, args=(url, index, deadline, recorder), daemon=True)
-        for index in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    with tqdm(total=round(duration_s), unit="s", desc=f"{clients} clients") as bar:
-        while time.perf_counter() < deadline:
-            time.sleep(min(1.0, max(0.0, deadline - time.perf_counter())))
-            bar.update(min(round(time.perf_counter() - start_time), bar.total) - bar.n)
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start_time
-    return _results(recorder, clients, duration_s, elapsed)
+    from gradio_client import Client
+
+    with tempfile.TemporaryDirectory(prefix="vaeport-load-") as downloads:
+        connected = [
+            Client(url, verbose=False, download_files=downloads, ssl_verify=False)
+            for _ in tqdm(range(clients), desc="connecting clients", leave=False)
+        ]
+        cpu_start = time.process_time()
+        start_time = time.perf_counter()
+        recorder = Recorder(start_time)
+        deadline = start_time + duration_s
+        threads = [
+            threading.Thread(target=_client_loop, args=(client, index, deadline, decodes, recorder), daemon=True)
+            for index, client in enumerate(connected)
+        ]
+        for thread in threads:
+            thread.start()
+        with tqdm(total=round(duration_s), unit="s", desc=f"{clients} clients") as bar:
+            while time.perf_counter() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.perf_counter())))
+                bar.update(min(round(time.perf_counter() - start_time), bar.total) - bar.n)
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start_time
+        cpu_s = time.process_time() - cpu_start
+        for client in connected:
+            client.close()
+    results = _results(recorder, clients, duration_s, elapsed)
+    results["client"] = {
+        "gradio_client": metadata.version("gradio_client"),
+        "decodes_per_cycle": decodes,
+        "ssl_verify": False,
+        "cpu_ms_per_call": cpu_s * 1000 / max(len(recorder.calls), 1),
+    }
+    return results
 
 
-def _summary(latencies_s: list[float], elapsed_s: float) -> dict:
+def summarise(latencies_s: list[float], elapsed_s: float) -> dict:
+    """Calls, calls per second over ``elapsed_s``, and latency percentiles in milliseconds."""
     if not latencies_s:
         return {"calls": 0}
     p50, p90, p99 = np.percentile(np.asarray(latencies_s) * 1000.0, [50, 90, 99])
@@ -229,7 +163,7 @@ def _summary(latencies_s: list[float], elapsed_s: float) -> dict:
 
 def _results(recorder: Recorder, clients: int, duration_s: float, elapsed_s: float) -> dict:
     by_endpoint = {
-        endpoint: _summary([latency for name, _, latency in recorder.calls if name == endpoint], elapsed_s)
+        endpoint: summarise([latency for name, _, latency in recorder.calls if name == endpoint], elapsed_s)
         for endpoint in ENDPOINTS
     }
     errors = sum(recorder.errors.values())
@@ -237,7 +171,7 @@ def _results(recorder: Recorder, clients: int, duration_s: float, elapsed_s: flo
         "clients": clients,
         "duration_s": duration_s,
         "elapsed_s": elapsed_s,
-        "all": _summary([latency for _, _, latency in recorder.calls], elapsed_s),
+        "all": summarise([latency for _, _, latency in recorder.calls], elapsed_s),
         "endpoints": by_endpoint,
         "errors": errors,
         "error_messages": dict(recorder.errors.most_common(10)),
@@ -257,35 +191,64 @@ def plot(results: dict, path: Path) -> None:
         starts, latencies = zip(*calls)
         over_time.scatter(starts, latencies, s=3, alpha=0.4, color=f"C{colour}", label=endpoint)
         spread.hist(latencies, bins=60, histtype="step", color=f"C{colour}", label=endpoint)
-    over_time.set(xlabel="seconds into the run", ylabel="latency (ms)", yscale="log",
-                  title=f"{results['clients']} concurrent clients, {results['errors']} errors")
+    over_time.set(
+        xlabel="seconds into the run",
+        ylabel="latency (ms)",
+        yscale="log",
+        title=f"{results['clients']} concurrent gradio_client clients, {results['errors']} errors",
+    )
+    over_time.yaxis.set_major_formatter(FuncFormatter(_tick_label))
+    over_time.yaxis.set_minor_formatter(FuncFormatter(_minor_tick_label))
     over_time.legend(markerscale=4)
     spread.set(xlabel="latency (ms)", ylabel="calls", title="distribution")
+    figure.suptitle(
+        f"{results['machine']['cpu']['model']}, {results['machine']['cpu']['usable_cpus']} cores, "
+        f"clients and server on the same machine",
+        fontsize=10,
+    )
     figure.savefig(path, dpi=110)
 
 
+def _tick_label(value: float, _position) -> str:
+    """A latency tick as a plain number of milliseconds."""
+    return f"{value:g}"
+
+
+def _minor_tick_label(value: float, position) -> str:
+    """Minor ticks labelled at 2 and 5 times a power of ten only, so a wide range stays readable."""
+    leading = round(value / 10 ** math.floor(math.log10(value)))
+    return _tick_label(value, position) if leading in (2, 5) else ""
+
+
 def print_summary(results: dict) -> None:
-    print(f"{results['clients']} clients for {results['elapsed_s']:.0f} s: {results['all'].get('calls', 0)} calls, "
-          f"{results['errors']} errors (bar: none): {'met' if results['bar']['met'] else 'NOT MET'}")
+    machine, client = results["machine"], results["client"]
+    load = ", ".join(f"{value:.2f}" for value in machine["load_average_start"] or [])
+    print(
+        f"machine: {machine['cpu']['model']}, {machine['cpu']['usable_cpus']} usable CPUs, load average {load} at the start"
+    )
+    print(
+        f"{results['clients']} clients for {results['elapsed_s']:.0f} s: {results['all'].get('calls', 0)} calls, "
+        f"{results['errors']} errors (bar: none): {'met' if results['bar']['met'] else 'NOT MET'}"
+    )
     for endpoint, row in [("all", results["all"]), *results["endpoints"].items()]:
         if row["calls"]:
-            print(f"  {endpoint:8} {row['calls']:6} calls  {row['calls_per_s']:6.1f}/s  p50 {row['p50_ms']:7.1f} ms  "
-                  f"p90 {row['p90_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms")
+            print(
+                f"  {endpoint:8} {row['calls']:6} calls  {row['calls_per_s']:6.1f}/s  p50 {row['p50_ms']:7.1f} ms  "
+                f"p90 {row['p90_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
+            )
+    print(
+        f"  the clients (gradio_client {client['gradio_client']}) used {client['cpu_ms_per_call']:.1f} ms of CPU per call"
+    )
     for message, count in results["error_messages"].items():
         print(f"  error x{count}: {message}")
 
 
-def save(results: dict, out_dir: Path, name: str, plot_to, summarise) -> None:
-    """Write ``name``.json and the plot ``name``.png to ``out_dir``, then print the summary."""
-    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=1))
-    plot_to(results, out_dir / f"{name}.png")
-    summarise(results)
-    print(f"written to {out_dir}/{name}.json and {out_dir}/{name}.png")
-
-
 def _bounded(kind, low, high):
     def parse(text: str):
-        value = kind(text)
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected a value from {low} to {high}, got {text}")
         return value
@@ -295,18 +258,43 @@ def _bounded(kind, low, high):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vaeport.benchmarks.load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=_bounded(int, 1, MAX_CLIENTS), default=20, help="concurrent clients (default: %(default)s)")
-    parser.add_argument("--duration", type=_bounded(float, 1, MAX_DURATION_S), default=60.0, help="seconds of load (default: %(default)s)")
+    parser.add_argument(
+        "--clients", type=_bounded(int, 1, MAX_CLIENTS), default=20, help="concurrent clients (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=_bounded(float, 1, MAX_DURATION_S),
+        default=60.0,
+        help="seconds of load (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--decodes",
+        type=_bounded(int, 0, MAX_DECODES),
+        default=DECODES_PER_CYCLE,
+        help="/decode calls between a /sample and an /encode (default: %(default)s)",
+    )
     parser.add_argument("--url", default=None, help="a demo already running on this machine (default: start one)")
     parser.add_argument("--device", default="auto", help="--device of the demo this starts (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("runs/load"), help="folder for load.json and load.png (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/load"), help="folder for load.json and load.png (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
+    if args.url:
+        try:
+            check_loopback(args.url)
+        except ValueError as error:
+            parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
+    machine = describe_machine()
     with contextlib.ExitStack() as stack:
-        url = check_loopback(args.url) if args.url else stack.enter_context(demo_server(args.device))
-        machine = describe_machine()
-        results = run_load(url, args.clients, args.duration)
-    save({"url": url, "machine": machine, **results}, args.out, "load", plot, print_summary)
+        url = args.url or stack.enter_context(demo_process("--server-only", "--device", args.device))
+        results = run_load(url, args.clients, args.duration, args.decodes)
+    machine["load_average_end"] = list(os.getloadavg())
+    results = {"url": url, "machine": machine, **results}
+    (args.out / "load.json").write_text(json.dumps(results, indent=1))
+    plot(results, args.out / "load.png")
+    print_summary(results)
+    print(f"written to {args.out}/load.json and {args.out}/load.png")
 
 
 if __name__ == "__main__":

@@ -29,15 +29,26 @@ def _plot(rows: list[dict], key: str, label: str) -> Figure:
     for row_axes, threads in zip(axes, thread_counts):
         for ax, part in zip(row_axes, parts):
             for engine in ENGINES:
-                cells = sorted((r for r in rows if (r["engine"], r["part"], r["threads"]) == (engine, part, threads)),
-                               key=lambda r: r["batch"])
+                cells = sorted(
+                    (r for r in rows if (r["engine"], r["part"], r["threads"]) == (engine, part, threads)),
+                    key=lambda r: r["batch"],
+                )
                 points = [(r["batch"], r[key], r["p99_us"]) for r in cells if r[key] is not None]
                 if not points:
                     continue
                 batches, values, p99 = zip(*points)
                 upper = [high - value for value, high in zip(values, p99)] if key == "p50_us" else None
-                ax.errorbar(batches, values, yerr=upper and [[0] * len(upper), upper], marker="o", markersize=3,
-                            capsize=2, linewidth=1.2, color=colours[engine], label=engine)
+                ax.errorbar(
+                    batches,
+                    values,
+                    yerr=upper and [[0] * len(upper), upper],
+                    marker="o",
+                    markersize=3,
+                    capsize=2,
+                    linewidth=1.2,
+                    color=colours[engine],
+                    label=engine,
+                )
             if key == "speedup_vs_torch":
                 ax.axhline(1.0, color="grey", linewidth=0.8)
             ax.set(xscale="log", yscale="log", title=f"{part}, {threads} thread{'s' * (threads > 1)}")

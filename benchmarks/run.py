@@ -31,7 +31,9 @@ def _select(kind: str, asked: tuple[str, ...] | None, known: tuple[str, ...]) ->
         return known
     unknown = [name for name in asked if name not in known]
     if unknown or not asked:
-        raise BenchmarkError(f"unknown {kind} {', '.join(map(repr, unknown))}: expected one or more of {', '.join(known)}")
+        raise BenchmarkError(
+            f"unknown {kind} {', '.join(map(repr, unknown))}: expected one or more of {', '.join(known)}"
+        )
     return tuple(dict.fromkeys(asked))
 
 
@@ -63,11 +65,21 @@ def run_benchmark(
     settings = {
         **(QUICK if quick else FULL),
         **({"seconds_per_cell": seconds_per_cell} if seconds_per_cell is not None else {}),
-        "engines": engines, "parts": parts, "batches": batches, "threads": threads, "seed": seed,
-        "quick": quick, "model_dir": str(model_dir), "thread_notes": THREAD_NOTES,
+        "engines": engines,
+        "parts": parts,
+        "batches": batches,
+        "threads": threads,
+        "seed": seed,
+        "quick": quick,
+        "model_dir": str(model_dir),
+        "thread_notes": THREAD_NOTES,
     }
     flops = flops_per_image(model)
-    inputs = {(part, batch): make_input(part, batch, model.manifest["latent_dim"], seed) for part in parts for batch in batches}
+    inputs = {
+        (part, batch): make_input(part, batch, model.manifest["latent_dim"], seed)
+        for part in parts
+        for batch in batches
+    }
 
     live, skipped = _create_engines(engines, threads, model_dir)
     machine = describe_machine()  # after the engines, so that the thread settings they make are recorded
@@ -89,7 +101,7 @@ def run_benchmark(
         "skipped": skipped,
         "ceilings": {str(count): values for count, values in ceilings.items()},
         "rows": rows,
-        "bars": check_bars(rows, ceilings),
+        "bars": check_bars(rows, ceilings, machine["cpu"]["flags"]),
     }
     write_report(results, Path(out_dir))
     return results
@@ -121,7 +133,9 @@ def _create_engines(engines, threads, model_dir) -> tuple[dict, dict[str, str]]:
             skipped[name] = str(reason)
             live = {key: engine for key, engine in live.items() if key[0] != name}
     if not live:
-        raise BenchmarkError("none of the engines asked for can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        raise BenchmarkError(
+            "none of the engines asked for can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        )
     return live, skipped
 
 
@@ -133,17 +147,24 @@ def _rows(cells: list[Cell], flops: dict[str, int], cpu: dict, ceilings: dict[in
         latency = latency_summary(cell.samples_ns)
         seconds = latency["p50_us"] * 1e-6
         gflops = flops[cell.part] * cell.batch / seconds * 1e-9
-        peak = cpu["peak_gflops_per_core"] * min(cell.threads, cpu["peak_cores"]) if cpu["peak_gflops_per_core"] else None
+        peak = (
+            cpu["peak_gflops_per_core"] * min(cell.threads, cpu["peak_cores"]) if cpu["peak_gflops_per_core"] else None
+        )
         on_cpu = cell.engine not in GPU_ENGINES
-        rows.append({
-            "engine": cell.engine, "part": cell.part, "batch": cell.batch, "threads": cell.threads,
-            **latency,
-            "images_per_s": cell.batch / seconds,
-            "gflop_per_s": gflops,
-            "peak_fraction": gflops / peak if peak and on_cpu else None,
-            "ceiling_fraction": gflops / ceilings[cell.threads][precision_of(cell.engine)] if on_cpu else None,
-            **cell.setup,
-        })
+        rows.append(
+            {
+                "engine": cell.engine,
+                "part": cell.part,
+                "batch": cell.batch,
+                "threads": cell.threads,
+                **latency,
+                "images_per_s": cell.batch / seconds,
+                "gflop_per_s": gflops,
+                "peak_fraction": gflops / peak if peak and on_cpu else None,
+                "ceiling_fraction": gflops / ceilings[cell.threads][precision_of(cell.engine)] if on_cpu else None,
+                **cell.setup,
+            }
+        )
     p50 = {(r["engine"], r["part"], r["batch"], r["threads"]): r["p50_us"] for r in rows}
     for row in rows:
         baseline = p50.get((BASELINE, row["part"], row["batch"], row["threads"]))

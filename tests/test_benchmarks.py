@@ -5,8 +5,11 @@ machinery does what it says. Speed itself is never asserted."""
 import importlib.util
 import json
 import math
+import shutil
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -15,13 +18,25 @@ import pytest
 from matplotlib.image import imread
 from onnx import numpy_helper
 
+from vaeport.benchmarks import browser, load
 from vaeport.benchmarks.ceiling import SIZE, _graph, _input
 from vaeport.benchmarks.engines import (
-    BASELINE, CPU, ENGINES, GPU_ENGINES, OrtEngine, OrtIoBindingEngine, create, precision_of,
+    BASELINE,
+    CPU,
+    ENGINES,
+    GPU_ENGINES,
+    OrtEngine,
+    OrtIoBindingEngine,
+    create,
+    precision_of,
 )
+from vaeport.benchmarks.harness import CHROMIUM
 from vaeport.benchmarks.measure import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
+from vaeport.benchmarks.profile import MIN_CALLS, summarize
+from vaeport.benchmarks.report import check_bars
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
 from vaeport.cli import main
+from vaeport.contract import GRAPH_FILES, PRECISIONS
 from vaeport.training import OPENMP_SPIN_COUNT
 
 SHIPPED = open_model(None)
@@ -29,8 +44,24 @@ MODEL_DIR = SHIPPED.location
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 CPU_ENGINES = [name for name in ENGINES if name not in GPU_ENGINES and (HAS_TORCH or name != BASELINE)]
-ROW_KEYS = {"engine", "part", "batch", "threads", "p50_us", "p90_us", "p99_us", "images_per_s", "gflop_per_s",
-            "peak_fraction", "ceiling_fraction", "speedup_vs_torch", "create_ms", "first_call_ms", "peak_mem_mib", "samples"}
+ROW_KEYS = {
+    "engine",
+    "part",
+    "batch",
+    "threads",
+    "p50_us",
+    "p90_us",
+    "p99_us",
+    "images_per_s",
+    "gflop_per_s",
+    "peak_fraction",
+    "ceiling_fraction",
+    "speedup_vs_torch",
+    "create_ms",
+    "first_call_ms",
+    "peak_mem_mib",
+    "samples",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +80,7 @@ def test_quick_run_measures_every_engine_part_and_batch(quick_run):
     assert expected <= cells
     assert len(rows) == len(cells), "one row per cell"
     for row in rows:
-        assert ROW_KEYS <= row.keys()
+        assert row.keys() >= ROW_KEYS
         assert 0 < row["p50_us"] <= row["p90_us"] <= row["p99_us"]
         assert row["samples"] >= 2 and row["first_call_ms"] > 0 and row["create_ms"] > 0
         assert row["images_per_s"] == pytest.approx(row["batch"] / row["p50_us"] * 1e6)
@@ -57,7 +88,8 @@ def test_quick_run_measures_every_engine_part_and_batch(quick_run):
         assert row["gflop_per_s"] == pytest.approx(flops * row["images_per_s"] * 1e-9)
         assert row["peak_fraction"] is None or row["peak_fraction"] > 0
         assert row["ceiling_fraction"] == pytest.approx(
-            row["gflop_per_s"] / results["ceilings"][str(row["threads"])][precision_of(row["engine"])])
+            row["gflop_per_s"] / results["ceilings"][str(row["threads"])][precision_of(row["engine"])]
+        )
     if HAS_TORCH:
         torch_rows = [r for r in rows if r["engine"] == BASELINE]
         assert all(r["speedup_vs_torch"] == pytest.approx(1.0) for r in torch_rows)
@@ -123,12 +155,27 @@ def test_quick_run_writes_a_markdown_table_and_log_scale_plots(quick_run, capsys
 
 
 def test_narrowed_run_measures_just_the_cells_asked_for(tmp_path):
-    args = ["bench", "--engine", "ort-cpu-int8,ort-cpu-fp32", "--part", "decoder", "--batch", "1024",
-            "--threads", "1", "--seconds", "0.02", "--out", str(tmp_path)]
+    args = [
+        "bench",
+        "--engine",
+        "ort-cpu-int8,ort-cpu-fp32",
+        "--part",
+        "decoder",
+        "--batch",
+        "1024",
+        "--threads",
+        "1",
+        "--seconds",
+        "0.02",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert sorted((r["engine"], r["part"], r["batch"], r["threads"]) for r in rows) == [
-        ("ort-cpu-fp32", "decoder", 1024, 1), ("ort-cpu-int8", "decoder", 1024, 1)]
+        ("ort-cpu-fp32", "decoder", 1024, 1),
+        ("ort-cpu-int8", "decoder", 1024, 1),
+    ]
     assert all(r["speedup_vs_torch"] is None for r in rows), "no torch-eager row to compare with"
 
 
@@ -139,6 +186,14 @@ def test_narrowed_run_measures_just_the_cells_asked_for(tmp_path):
         (["--part", "middle"], "unknown part 'middle'"),
         (["--seconds", "0"], "seconds per cell must be positive"),
         (["--model-dir", "/nonexistent/model"], "/nonexistent/model does not exist"),
+        (
+            ["--profile", "--engine", "ort-cpu-int8", "--batch", "1,64"],
+            "--profile profiles one cell: give exactly one --engine, --part, --batch and --threads",
+        ),
+        (
+            ["--profile", "--engine", "torch-eager", "--part", "decoder", "--batch", "1", "--threads", "1"],
+            "torch-eager cannot be profiled",
+        ),
     ],
 )
 def test_bad_requests_get_a_clear_error_and_write_nothing(tmp_path, capsys, args, message):
@@ -163,8 +218,10 @@ def test_every_engine_of_a_precision_computes_the_same_outputs(part):
     """Same weights everywhere: torch-eager, bare sessions and the runtime agree on fp32, the two int8 engines on int8."""
     inputs = make_input(part, 5, SHIPPED.manifest["latent_dim"])
     outputs = {name: create(name, MODEL_DIR, 1).runner(part, inputs)() for name in CPU_ENGINES}
-    flat = {name: np.concatenate([np.ravel(a) for a in (out if isinstance(out, (list, tuple)) else [out])])
-            for name, out in outputs.items()}
+    flat = {
+        name: np.concatenate([np.ravel(a) for a in (out if isinstance(out, (list, tuple)) else [out])])
+        for name, out in outputs.items()
+    }
     for reference, others in (("ort-cpu-fp32", ["vaeport-fp32", BASELINE]), ("ort-cpu-int8", ["vaeport-int8"])):
         for name in others:
             if name in flat:
@@ -173,12 +230,14 @@ def test_every_engine_of_a_precision_computes_the_same_outputs(part):
 
 def test_rounds_interleave_every_cell_once_per_round_in_a_new_order():
     calls = []
-    cells = [Cell("engine", "part", batch, 1, lambda b=batch: calls.append(b), lambda: None, chunk=batch)
-             for batch in (1, 2, 3, 4, 5, 6)]
+    cells = [
+        Cell("engine", "part", batch, 1, lambda b=batch: calls.append(b), lambda: None, chunk=batch)
+        for batch in (1, 2, 3, 4, 5, 6)
+    ]
     cells[-1].median_ns = PRIMING_BELOW_NS  # a slow cell: its turns start without an untimed call
     turns = []
     run_rounds(cells, 4, np.random.default_rng(0), lambda: turns.append(calls[-1]))
-    rounds = [turns[i:i + 6] for i in range(0, 24, 6)]
+    rounds = [turns[i : i + 6] for i in range(0, 24, 6)]
     assert all(sorted(r) == [1, 2, 3, 4, 5, 6] for r in rounds)
     assert len({tuple(r) for r in rounds}) > 1, "the order changes between rounds"
     for cell in cells:
@@ -234,3 +293,335 @@ def test_without_torch_the_torch_engine_is_skipped_with_a_note(tmp_path):
     assert "torch is not installed" in results["skipped"][BASELINE]
     assert {r["engine"] for r in results["rows"]} == {"ort-cpu-int8"}
     assert "Skipped torch-eager: torch is not installed" in (tmp_path / "results.md").read_text()
+
+
+def test_an_engine_refuses_graphs_that_do_not_match_the_manifest(tmp_path, capsys):
+    """The bare-session engines open graphs as the runtime does: SHA-256 checked before onnxruntime reads them."""
+    model = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, model, ignore=shutil.ignore_patterns("__*"))
+    (model / GRAPH_FILES["int8"]["decoder"]).write_bytes(b"not the graph the manifest describes")
+    args = [
+        "bench",
+        "--engine",
+        "ort-cpu-int8",
+        "--part",
+        "decoder",
+        "--batch",
+        "1",
+        "--threads",
+        "1",
+        "--model-dir",
+        str(model),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert "could not load the int8 graphs" in error and "SHA-256" in error and GRAPH_FILES["int8"]["decoder"] in error
+
+
+def _optimized_op_types(graph_path: Path, folder: Path) -> Counter:
+    """The operators onnxruntime runs for a graph: its nodes after graph optimisation, as the profile names them."""
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(folder / f"{graph_path.stem}.optimized.onnx")
+    ort.InferenceSession(str(graph_path), options, providers=[CPU])
+    return Counter(node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_profile_shares_the_time_among_every_kernel_the_cell_runs(tmp_path, capsys, precision):
+    args = [
+        "bench",
+        "--profile",
+        "--engine",
+        f"ort-cpu-{precision}",
+        "--part",
+        "decoder",
+        "--batch",
+        "64",
+        "--threads",
+        "1",
+        "--seconds",
+        "0.05",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    expected = _optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES[precision]["decoder"], tmp_path)
+    assert {row["op_type"]: row["nodes"] for row in profile["by_op_type"]} == dict(expected)
+    assert sum(row["share"] for row in profile["by_op_type"]) == pytest.approx(1.0)
+    assert sum(row["us"] for row in profile["by_node"]) == pytest.approx(profile["kernel_us"])
+    assert profile["calls"] >= MIN_CALLS and 0 < profile["kernel_us"] <= profile["run_us"] * 1.01
+    assert (profile["engine"], profile["part"], profile["batch"], profile["threads"]) == (
+        f"ort-cpu-{precision}",
+        "decoder",
+        64,
+        1,
+    )
+    assert printed.startswith(f"# Profile: ort-cpu-{precision}, decoder, batch 64, 1 thread")
+    for row in profile["by_op_type"]:
+        assert f"| {row['op_type']} | {row['share']:.1%} |" in printed
+    assert (tmp_path / "profile.md").read_text() in printed
+
+
+def test_a_round_trip_profile_covers_both_graphs(tmp_path):
+    args = [
+        "bench",
+        "--profile",
+        "--engine",
+        "ort-cpu-fp32",
+        "--part",
+        "roundtrip",
+        "--batch",
+        "8",
+        "--threads",
+        "1",
+        "--seconds",
+        "0.02",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    nodes = [row["node"] for row in json.loads((tmp_path / "profile.json").read_text())["by_node"]]
+    assert {node.split("/")[0] for node in nodes} == {"encoder", "decoder"}
+    expected = sum(
+        _optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES["fp32"][role], tmp_path).total()
+        for role in ("encoder", "decoder")
+    )
+    assert len(nodes) == expected
+
+
+def test_profile_leaves_out_the_warm_up_runs():
+    """A made-up trace: two warm-up runs whose kernels must not count, then three timed runs."""
+
+    def run(ts, kernels):
+        events = [{"cat": "Session", "name": "model_run", "ts": ts, "dur": 100}]
+        for offset, (node, op, dur) in enumerate(kernels):
+            events.append(
+                {
+                    "cat": "Node",
+                    "name": f"{node}_kernel_time",
+                    "ts": ts + offset + 1,
+                    "dur": dur,
+                    "args": {"op_name": op},
+                }
+            )
+            events.append(
+                {"cat": "Node", "name": f"{node}_fence_before", "ts": ts + offset, "dur": 0, "args": {"op_name": op}}
+            )
+        return events
+
+    warm = [("gemm", "QGemm", 1000), ("exp", "Exp", 1000)]
+    timed = [("gemm", "QGemm", 60), ("exp", "Exp", 20), ("rec", "Reciprocal", 20)]
+    trace = run(0, warm) + run(200, warm) + run(400, timed) + run(600, timed) + run(800, timed)
+    result = summarize({"decoder": trace}, skip_runs=2, calls=3)
+    assert result["kernel_us"] == 100 and result["run_us"] == 100
+    assert [(r["op_type"], r["us"], r["share"], r["nodes"]) for r in result["by_op_type"]] == [
+        ("QGemm", 60, 0.6, 1),
+        ("Exp", 20, 0.2, 1),
+        ("Reciprocal", 20, 0.2, 1),
+    ]
+    assert [r["node"] for r in result["by_node"]] == ["decoder/gemm", "decoder/exp", "decoder/rec"]
+
+
+def _bar_rows(speedup: float, share: float) -> list[dict]:
+    torch_row = {
+        "engine": BASELINE,
+        "part": "decoder",
+        "batch": 1024,
+        "threads": 1,
+        "gflop_per_s": 50.0,
+        "speedup_vs_torch": 1.0,
+        "ceiling_fraction": 0.5,
+    }
+    int8_row = {
+        "engine": "ort-cpu-int8",
+        "part": "decoder",
+        "batch": 1024,
+        "threads": 1,
+        "gflop_per_s": 50.0 * speedup,
+        "speedup_vs_torch": speedup,
+        "ceiling_fraction": share,
+    }
+    return [torch_row, int8_row]
+
+
+@pytest.mark.parametrize(
+    ("flags", "speedup", "share", "met"),
+    [
+        (["avx2", "avx512_vnni"], 4.2, 0.35, True),
+        (["avx2", "avx512_vnni"], 4.2, 0.25, False),  # fast enough over PyTorch, too far under the ceiling
+        (["avx2", "amx_int8"], 3.9, 0.50, False),
+        (["avx2", "fma"], 2.0, 0.20, None),  # no VNNI or AMX: reported with its bound, not judged
+    ],
+)
+def test_the_int8_bar_asks_for_speed_up_and_ceiling_share_where_int8_is_fast(flags, speedup, share, met):
+    ceilings = {1: {"fp32": 100.0, "int8": 400.0}}
+    (bar,) = [b for b in check_bars(_bar_rows(speedup, share), ceilings, flags) if b["engine"] == "ort-cpu-int8"]
+    assert bar["met"] is met and bar["applies"] == (met is not None)
+    assert (bar["required_speedup"], bar["required_ceiling_fraction"]) == (4.0, 0.30)
+    assert bar["ceiling_speedup"] == pytest.approx(400.0 / 50.0)
+
+
+# --- the demo's browser benchmark and API load test ------------------------------------------
+
+
+def test_browser_benchmark_summaries_are_numpy_percentiles_and_rates_per_second():
+    assert browser.summarise([4.0, 1.0, 3.0, 2.0]) == {
+        "count": 4,
+        "median": 2.5,
+        "p90": pytest.approx(3.7),
+        "max": 4.0,
+        "samples": [4.0, 1.0, 3.0, 2.0],
+    }
+    assert browser.rate(30, 1000.0, 2500.0) == 20.0  # 30 events in 1.5 s of page time
+
+
+def _engine_results(name, shown_ms, painted_ms, decode_ms, next_frame, encodes_per_s, moves_per_s, seconds=2.0):
+    return {
+        "name": name,
+        "slider": {
+            "input_to_shown_ms": {"median": shown_ms},
+            "input_to_painted_ms": {"median": painted_ms},
+            "decode_ms": {"median": decode_ms},
+            "next_frame_fraction": next_frame,
+        },
+        "stroke": {
+            "encodes_per_s": encodes_per_s,
+            "pointer_moves_per_s": moves_per_s,
+            "encodes": round(encodes_per_s * seconds),
+            "pointer_moves": round(moves_per_s * seconds),
+        },
+    }
+
+
+def test_browser_benchmark_verdicts_say_what_limits_an_engine_that_falls_short():
+    assert browser.verdicts(_engine_results("browser", 15.8, 1.2, 0.3, 1.0, 45.0, 45.0)) == {
+        "slider": {"met": True, "why": None},
+        "pad": {"met": True, "why": None},
+    }
+    late = browser.verdicts(_engine_results("browser", 32.0, 1.2, 0.3, 0.25, 20.0, 24.0))
+    assert "only 25% of digits were shown at the first frame after their input" in late["slider"]["why"]
+    assert "the pointer moved only 24.00 times a second" in late["pad"]["why"]
+    assert "the page encoded after 40 of its 48 moves" in late["pad"]["why"]
+    slow = browser.verdicts(_engine_results("browser", 40.0, 20.0, 20.5, 0.0, 25.0, 58.0))
+    assert "the decode alone takes 20.5 ms" in slow["slider"]["why"]
+    assert "one encode every 40 ms (preprocessing, encoder and decoder in wasm)" in slow["pad"]["why"]
+    server = browser.verdicts(_engine_results("server", 48.0, 31.0, 0.4, 0.0, 12.5, 58.0))
+    assert "painted 31.0 ms after the input, of which the server's decode is 0.40 ms" in server["slider"]["why"]
+    assert "one encode every 80 ms (a round trip to the server)" in server["pad"]["why"]
+    assert not any(verdict["met"] for result in (late, slow, server) for verdict in result.values())
+
+
+def test_load_summary_counts_calls_per_second_and_takes_percentiles_in_milliseconds():
+    assert load.summarise([0.1, 0.4, 0.3, 0.2], 2.0) == pytest.approx(
+        {"calls": 4, "calls_per_s": 2.0, "p50_ms": 250.0, "p90_ms": 370.0, "p99_ms": 397.0, "max_ms": 400.0}
+    )
+    assert load.summarise([], 2.0) == {"calls": 0}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--moves", "0"], "argument --moves: expected a whole number of at least 1, got 0"),
+        (["--seconds", "soon"], "argument --seconds: expected a number from 0.5 to 60, got 'soon'"),
+        (["--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
+        (
+            ["--ort-web", "/nonexistent/dist"],
+            "--ort-web /nonexistent/dist is not a folder; point --ort-web at the dist/ folder",
+        ),
+    ],
+)
+def test_browser_benchmark_refuses_bad_options_before_it_starts_anything(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        browser.main([*args, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--url", "http://192.0.2.1:7860/"],
+            "--url must point at this machine (127.0.0.1, localhost, ::1); got host '192.0.2.1'",
+        ),
+        (["--clients", "0"], "argument --clients: expected a value from 1 to 64, got 0"),
+        (["--duration", "soon"], "argument --duration: expected a number from 1 to 600, got 'soon'"),
+    ],
+)
+def test_load_test_refuses_bad_options_and_any_host_off_this_machine(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        load.main([*args, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside Gradio
+def test_a_short_load_test_calls_every_endpoint_through_gradio_client_without_errors(demo_url, tmp_path, capsys):
+    """Two clients, one decode per cycle: each finishes the cycle it is in when the time is up, so
+    every endpoint is called at least twice whatever the machine's speed."""
+    load.main(["--clients", "2", "--duration", "1", "--decodes", "1", "--url", demo_url, "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "load.json").read_text())
+    assert results["errors"] == 0 and results["bar"]["met"] and results["error_messages"] == {}
+    counts = Counter(name for name, _, _ in results["calls"])
+    assert set(counts) == set(load.ENDPOINTS) and min(counts.values()) >= 2
+    assert {name: row["calls"] for name, row in results["endpoints"].items()} == counts
+    assert results["all"]["calls"] == sum(counts.values())
+    assert results["client"]["gradio_client"] and results["client"]["cpu_ms_per_call"] > 0
+    assert "2 clients for" in capsys.readouterr().out
+    assert imread(tmp_path / "load.png").std() > 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed")
+def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tmp_path, capsys):
+    pytest.importorskip("playwright")
+    browser.main(
+        [
+            "--moves",
+            "3",
+            "--clicks",
+            "2",
+            "--seconds",
+            "0.5",
+            "--loads",
+            "1",
+            "--rounds",
+            "1",
+            "--ort-web",
+            str(ort_dist),
+            "--out",
+            str(tmp_path),
+            "--screenshot",
+            str(tmp_path / "demo.png"),
+        ]
+    )
+    results = json.loads((tmp_path / "browser.json").read_text())
+    for name in browser.ENGINES:
+        engine = results["engines"][name]
+        slider = engine["slider"]
+        assert slider["input_to_painted_ms"]["count"] == slider["input_to_shown_ms"]["count"] == 3
+        assert min(slider["input_to_painted_ms"]["samples"]) >= 0 and 0 <= slider["next_frame_fraction"] <= 1
+        assert engine["drag"]["digits_shown"] > 0 and engine["stroke"]["encodes"] > 0
+        assert engine["tiles"]["click_to_set_ms"]["count"] == 2
+        assert set(engine["verdict"]) == {"slider", "pad"}
+    parts = ("slider", "drag", "stroke", "tiles")
+    assert {part: results["engines"]["browser"][part]["server_calls"] for part in parts} == dict.fromkeys(parts, 0)
+    assert results["engines"]["server"]["slider"]["server_calls"] >= 3
+    assert 0 < results["engine_start"]["built_ms"]["median"] < results["engine_start"]["ready_ms"]["median"]
+    for runtime in ("wasm_ms", "python_ms"):
+        assert all(
+            results["calls"][runtime][precision][part]["median"] > 0
+            for precision in PRECISIONS
+            for part in ("decode", "encode")
+        )
+    assert results["machine"]["cpu"]["model"] and "HeadlessChrome" in results["user_agent"]
+    assert "browser engine:" in capsys.readouterr().out
+    for picture in ("browser.png", "demo.png"):
+        assert imread(tmp_path / picture).std() > 0.05, f"{picture} is blank"
