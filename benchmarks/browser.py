@@ -547,26 +547,13 @@ def plot(results: dict, path: Path) -> None:
     for colour, engine in enumerate(ENGINES):
         measured = results["engines"][engine]
         shown = measured["slider"]["input_to_shown_ms"]
-        _cdf(
-            latency,
-            shown["samples"],
-            color=f"C{colour}",
-            label=f"{engine}: slider input → shown (median {shown['median']:.1f})",
+        curves = (
+            (shown, "-", f"slider input → shown (median {shown['median']:.1f})"),
+            (measured["slider"]["input_to_painted_ms"], "--", "slider input → painted"),
+            (measured["tiles"]["click_to_set_ms"], ":", "tile click → sliders set"),
         )
-        _cdf(
-            latency,
-            measured["slider"]["input_to_painted_ms"]["samples"],
-            color=f"C{colour}",
-            linestyle="--",
-            label=f"{engine}: slider input → painted",
-        )
-        _cdf(
-            latency,
-            measured["tiles"]["click_to_set_ms"]["samples"],
-            color=f"C{colour}",
-            linestyle=":",
-            label=f"{engine}: tile click → sliders set",
-        )
+        for summary, linestyle, what in curves:
+            _cdf(latency, summary["samples"], color=f"C{colour}", linestyle=linestyle, label=f"{engine}: {what}")
     latency.axvline(SLIDER_TARGET_MS, color="grey", linewidth=1, label=f"target: median ≤ {SLIDER_TARGET_MS:.1f} ms")
     latency.set(xlabel="milliseconds, in the page", ylabel="fraction of events", title="Latency in headless Chromium")
     latency.set_xlim(left=0)
