@@ -57,7 +57,6 @@ browser engine ready (the README's ``docs/demo.png``).
 """
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -68,7 +67,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from vaeport.benchmarks.harness import CHROMIUM, DemoPage, chromium, demo_process, seven_stroke, static_server
+from vaeport.benchmarks.harness import (
+    CHROMIUM,
+    DemoPage,
+    bounded_number,
+    chromium,
+    demo_process,
+    seven_stroke,
+    static_server,
+    write_results,
+)
 from vaeport.benchmarks.machine import describe_machine
 from vaeport.contract import PRECISIONS
 from vaeport.runtime import VAERuntime
@@ -652,46 +660,32 @@ def print_summary(results: dict) -> None:
             print(f"  {part} {precision}: wasm {wasm:.0f} µs, Python {python:.0f} µs ({wasm / python:.1f}x)")
 
 
-def _number(kind, low: float, high: float | None = None):
-    """An argparse type: a ``kind`` number of at least ``low`` (and at most ``high``)."""
-    noun = "a whole number" if kind is int else "a number"
-    wanted = f"{noun} from {low} to {high}" if high is not None else f"{noun} of at least {low}"
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
-        return value
-
-    return parse
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vaeport.benchmarks.browser", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--moves", type=_number(int, 1), default=40, help="single slider moves timed per engine (default: %(default)s)"
+        "--moves",
+        type=bounded_number(int, 1),
+        default=40,
+        help="single slider moves timed per engine (default: %(default)s)",
     )
     parser.add_argument(
-        "--clicks", type=_number(int, 1), default=30, help="tile clicks timed per engine (default: %(default)s)"
+        "--clicks", type=bounded_number(int, 1), default=30, help="tile clicks timed per engine (default: %(default)s)"
     )
     parser.add_argument(
         "--seconds",
-        type=_number(float, 0.5, 60),
+        type=bounded_number(float, 0.5, 60),
         default=3.0,
         help="length of the fast drag and of the pad stroke (default: %(default)s)",
     )
     parser.add_argument(
         "--loads",
-        type=_number(int, 1),
+        type=bounded_number(int, 1),
         default=3,
         help="page loads timed until the browser engine is ready (default: %(default)s)",
     )
     parser.add_argument(
         "--rounds",
-        type=_number(int, 1),
+        type=bounded_number(int, 1),
         default=30,
         help=f"rounds of {CALLS_PER_ROUND} calls per wasm and Python cell (default: %(default)s)",
     )
@@ -733,11 +727,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     machine["load_average_end"] = list(os.getloadavg())
     results = {"url": url, "precision": args.precision, "machine": machine, **results}
-    (args.out / "browser.json").write_text(json.dumps(results, indent=1))
-    plot(results, args.out / "browser.png")
-    print_summary(results)
-    also = f", and {args.screenshot}" if args.screenshot else ""
-    print(f"written to {args.out}/browser.json and {args.out}/browser.png{also}")
+    write_results(results, args.out, "browser", plot, print_summary)
+    if args.screenshot:
+        print(f"and the page after drawing a 7 to {args.screenshot}")
 
 
 if __name__ == "__main__":

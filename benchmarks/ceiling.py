@@ -6,8 +6,8 @@ kernels reach on one large product with constant weights, as in the models: fp32
 math library (MLAS) that the int8 graphs' fused layers run too (``QGemm`` for the static graphs,
 ``DynamicQuantizeMatMul`` for dynamic ones), picked at run time for the CPU: VNNI or AMX where it
 has them. The ratio of a ceiling to PyTorch's GFLOP/s in a cell bounds the speed-up any engine can
-show there: without VNNI (AVX2 only), 8-bit products cost several instructions each and the int8
-ceiling is well under 4x the fp32 one.
+show there: without VNNI, 8-bit products cost several instructions each, and the int8 ceiling is a
+small multiple of the fp32 one.
 """
 
 import numpy as np

@@ -5,7 +5,9 @@ Chromium is Debian's (``/usr/bin/chromium``), driven through Playwright, which i
 when a browser is started.
 """
 
+import argparse
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -237,3 +239,31 @@ class DemoPage:
 
     def click(self, selector: str) -> None:
         self.page.click(selector)
+
+
+# --- the benchmarks' command lines --------------------------------------------------------
+
+
+def bounded_number(kind, low: float, high: float | None = None):
+    """An argparse type: a ``kind`` number of at least ``low`` (and at most ``high``)."""
+    noun = "a whole number" if kind is int else "a number"
+    wanted = f"{noun} from {low} to {high}" if high is not None else f"{noun} of at least {low}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
+        return value
+
+    return parse
+
+
+def write_results(results: dict, out: Path, name: str, plot, print_summary) -> None:
+    """``name``.json and the plot ``name``.png into ``out``, then the printed summary."""
+    (out / f"{name}.json").write_text(json.dumps(results, indent=1))
+    plot(results, out / f"{name}.png")
+    print_summary(results)
+    print(f"written to {out}/{name}.json and {out}/{name}.png")

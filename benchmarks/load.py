@@ -13,16 +13,11 @@ of its result image. When the time is up, each client finishes the cycle it is i
 client calls every endpoint at least once; the rate is counted over the whole run. Writes
 ``load.json`` and ``load.png`` to ``--out`` and prints a summary. Bar: no errors.
 
-What ``gradio_client`` (2.7) costs per call, which matters here:
-
-- it waits for a result by looking for it every 50 ms, so a call takes 50 ms or more even when
-  the server answers in a few, and one client makes fewer than 20 calls a second. Latencies at
-  low load are mostly this wait; with many clients, the server's queue;
-- it opens a new HTTP client, and a new connection, for every request it sends: the call, the
-  result stream, each upload and each download. With certificate checks on, each of these
-  loads the CA bundle, about 25 ms of CPU, even for plain HTTP. The clients here run with
-  ``ssl_verify=False``: on loopback over plain HTTP there is no certificate to check, and the
-  CPU stays with the server. What the clients still use is reported as CPU ms per call.
+The clients run with ``ssl_verify=False``: on loopback over plain HTTP there is no certificate to
+check, and ``gradio_client`` would otherwise load the CA bundle for each of the HTTP clients it
+opens per request, taking CPU the server needs. What the clients still use is reported as CPU ms
+per call. ``gradio_client`` waits for a result by polling, which sets a floor under each call's
+latency at low load (docs/experiments.md has what was measured).
 
 The clients run on the same machine as the server, so on a small machine they compete with it
 for the CPU: the latencies are an upper bound of what remote clients would see.
@@ -30,7 +25,6 @@ for the CPU: the latencies are an upper bound of what remote clients would see.
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import tempfile
@@ -46,7 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from tqdm import tqdm
 
-from vaeport.benchmarks.harness import demo_process
+from vaeport.benchmarks.harness import bounded_number, demo_process, write_results
 from vaeport.benchmarks.machine import describe_machine
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -243,33 +237,23 @@ def print_summary(results: dict) -> None:
         print(f"  error x{count}: {message}")
 
 
-def _bounded(kind, low, high):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number from {low} to {high}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a value from {low} to {high}, got {text}")
-        return value
-
-    return parse
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vaeport.benchmarks.load", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--clients", type=_bounded(int, 1, MAX_CLIENTS), default=20, help="concurrent clients (default: %(default)s)"
+        "--clients",
+        type=bounded_number(int, 1, MAX_CLIENTS),
+        default=20,
+        help="concurrent clients (default: %(default)s)",
     )
     parser.add_argument(
         "--duration",
-        type=_bounded(float, 1, MAX_DURATION_S),
+        type=bounded_number(float, 1, MAX_DURATION_S),
         default=60.0,
         help="seconds of load (default: %(default)s)",
     )
     parser.add_argument(
         "--decodes",
-        type=_bounded(int, 0, MAX_DECODES),
+        type=bounded_number(int, 0, MAX_DECODES),
         default=DECODES_PER_CYCLE,
         help="/decode calls between a /sample and an /encode (default: %(default)s)",
     )
@@ -291,10 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         results = run_load(url, args.clients, args.duration, args.decodes)
     machine["load_average_end"] = list(os.getloadavg())
     results = {"url": url, "machine": machine, **results}
-    (args.out / "load.json").write_text(json.dumps(results, indent=1))
-    plot(results, args.out / "load.png")
-    print_summary(results)
-    print(f"written to {args.out}/load.json and {args.out}/load.png")
+    write_results(results, args.out, "load", plot, print_summary)
 
 
 if __name__ == "__main__":

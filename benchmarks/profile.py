@@ -22,7 +22,7 @@ import onnxruntime
 from vaeport.benchmarks.engines import ENGINES, create
 from vaeport.benchmarks.errors import BenchmarkError
 from vaeport.benchmarks.machine import describe_cpu
-from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
+from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 
 PROFILED = tuple(name for name in ENGINES if name.startswith("ort-"))  # the engines built on OrtEngine
 WARMUP_CALLS = 5
@@ -68,7 +68,7 @@ def profile_cell(
             f"{engine} cannot be profiled: the profile reads onnxruntime's trace of bare sessions; expected one of "
             f"{', '.join(PROFILED)} (vaeport-fp32 and vaeport-int8 run the sessions of ort-cpu-fp32 and ort-cpu-int8)"
         )
-    model = open_model(model_dir)
+    model = read_fp32_model(model_dir)
     model_dir = Path(model.location)
     with tempfile.TemporaryDirectory(prefix="vaeport-profile-") as trace_dir:
         options = onnxruntime.SessionOptions()

@@ -15,7 +15,7 @@ BARS = (
 )
 BAR_PART = "decoder"
 # CPU flags of instructions that multiply 8-bit integers in one step (AVX512-VNNI, AVX-VNNI, AMX). Without
-# them an 8-bit multiply-add takes several AVX2 instructions and the int8 ceiling is under 2x fp32, so the
+# them an 8-bit multiply-add takes several instructions and the int8 ceiling stays near the fp32 one, so the
 # int8 bar is reported there, with what bounds it, but not promised.
 FAST_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 

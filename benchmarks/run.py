@@ -13,7 +13,7 @@ from vaeport.benchmarks.errors import BenchmarkError, EngineUnavailable
 from vaeport.benchmarks.machine import describe_machine, usable_cores
 from vaeport.benchmarks.measure import Cell, latency_summary, measure_setup, run_rounds, warm_up
 from vaeport.benchmarks.report import check_bars, write_report
-from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
+from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 
 DEFAULT_BATCHES = (1, 8, 64, 512, 4096)
 QUICK_BATCHES = (1, 64)
@@ -55,7 +55,7 @@ def run_benchmark(
     """
     if seconds_per_cell is not None and not seconds_per_cell > 0:
         raise BenchmarkError(f"seconds per cell must be positive, got {seconds_per_cell}")
-    model = open_model(model_dir)
+    model = read_fp32_model(model_dir)
     model_dir = Path(model.location)
     engines = _select("engine", engines, ENGINES)
     parts = _select("part", parts, PARTS)

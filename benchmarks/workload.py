@@ -11,7 +11,7 @@ from vaeport.runtime.model_files import ModelFiles, read_model
 PARTS = ("encoder", "decoder", "roundtrip")
 
 
-def open_model(model_dir: Path | None) -> ModelFiles:
+def read_fp32_model(model_dir: Path | None) -> ModelFiles:
     """The fp32 graphs and manifest of a model folder (None: the shipped model), checked by the runtime."""
     return read_model(model_dir, "fp32")
 

@@ -16,7 +16,7 @@ def environment() -> dict:
     }
 
 
-def model_summary(manifest: dict) -> dict:
+def model_summary(manifest: dict, prior: Prior) -> dict:
     """The parts of a manifest people ask about first; the whole manifest is ``VAERuntime.manifest``."""
     keys = (
         "format_version",
@@ -30,7 +30,6 @@ def model_summary(manifest: dict) -> dict:
         "versions",
     )
     summary = {key: manifest[key] for key in keys if key in manifest}
-    prior = Prior.from_manifest(manifest)
     summary["prior"] = {"description": prior.description, "components": prior.components}
     summary["graphs"] = {
         precision: {

@@ -17,8 +17,8 @@ DIGITS = tuple(range(10))
 RECORDS = ("dataset", "evaluation", "quantization", "training", "versions")
 
 
-def read_manifest(folder, location: str) -> dict:
-    """The manifest of the model folder ``folder`` (shown to people as ``location``), checked."""
+def read_manifest(folder, location: str) -> tuple[dict, Prior]:
+    """The manifest of the model folder ``folder`` (shown to people as ``location``), checked, and its prior."""
     path = folder.joinpath(MANIFEST_FILE)
     if not path.is_file():
         raise ModelError(f"{MANIFEST_FILE} is missing from the model folder {location}")
@@ -26,12 +26,12 @@ def read_manifest(folder, location: str) -> dict:
         manifest = json.loads(path.read_bytes())
     except (OSError, ValueError) as error:
         raise ModelError(f"{MANIFEST_FILE} in {location} is not readable JSON ({error})") from None
-    check_manifest(manifest, f"{MANIFEST_FILE} in {location}")
-    return manifest
+    return manifest, check_manifest(manifest, f"{MANIFEST_FILE} in {location}")
 
 
-def check_manifest(manifest, where: str) -> None:
-    """Raise ``ModelError`` naming the first key of ``manifest`` that is missing or malformed.
+def check_manifest(manifest, where: str) -> Prior:
+    """The model's prior, once every key of ``manifest`` is checked; else a ``ModelError`` naming the
+    first key that is missing or malformed.
 
     ``where`` names the file in messages, such as ``"manifest.json in /models/v2"``.
     """
@@ -59,7 +59,7 @@ def check_manifest(manifest, where: str) -> None:
         if key in manifest and not isinstance(manifest[key], dict):
             raise ModelError(f"{where} has {key} of type {type(manifest[key]).__name__}; expected a JSON object")
     try:
-        Prior.from_manifest(manifest)
+        return Prior.from_manifest(manifest)
     except ModelError as error:
         raise ModelError(f"{where}: {error}") from None
 

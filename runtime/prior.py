@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from vaeport.runtime.arrays import count
 from vaeport.runtime.errors import InputError, ModelError
 
 MIXTURE_TYPE = "gaussian_mixture"
@@ -45,6 +46,12 @@ def _numbers(section: dict, key: str, shape: tuple[int, ...], expected: str) -> 
     if not np.isfinite(array).all():
         raise ModelError(f"manifest prior.{key} must hold finite numbers; it holds NaN or infinity")
     return array
+
+
+def gaussian_log_prob(z: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """log N(z; mean, diag(exp(logvar))), summed over the last axis, in float64; the arrays broadcast."""
+    z, mean, logvar = (np.asarray(a, dtype=np.float64) for a in (z, mean, logvar))
+    return -0.5 * np.sum(LOG_2PI + logvar + (z - mean) ** 2 * np.exp(-logvar), axis=-1)
 
 
 class Prior:
@@ -129,8 +136,7 @@ class Prior:
     def log_prob(self, z) -> np.ndarray:
         """log p(z), float64 ``[N]`` for ``z [N, D]`` (a float for one vector ``[D]``), by a stable logsumexp."""
         batch, single = self._latents(z)
-        diff = batch[:, None, :] - self.means[None]  # [N, K, D]
-        per_component = -0.5 * np.sum(LOG_2PI + self.logvars + diff**2 * np.exp(-self.logvars), axis=2)
+        per_component = gaussian_log_prob(batch[:, None, :], self.means[None], self.logvars[None])  # [N, K]
         per_component += np.log(self.weights)
         top = per_component.max(axis=1, keepdims=True)
         result = (top + np.log(np.exp(per_component - top).sum(axis=1, keepdims=True)))[:, 0]
@@ -142,8 +148,7 @@ class Prior:
         With a single component no component is drawn, so N(0, I) gives exactly
         ``rng.standard_normal((n, D), dtype=float32)``.
         """
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise InputError(f"n must be a whole number of at least 1; got {n!r}")
+        n = count(n, "n")
         if not isinstance(rng, np.random.Generator):
             raise InputError(
                 f"rng must be a numpy Generator (numpy.random.default_rng(seed)); got {type(rng).__name__}"

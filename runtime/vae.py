@@ -26,7 +26,6 @@ class VAERuntime:
         self._precision = opened.precision
         self._opener = opened.opener
         self._sessions = opened.sessions
-        self._prior = Prior.from_manifest(opened.files.manifest)
 
     @classmethod
     def load(cls, model_dir=None, device="auto", precision="fp32", threads=None, session_options=None) -> "VAERuntime":
@@ -58,7 +57,7 @@ class VAERuntime:
     @property
     def prior(self) -> Prior:
         """The model's prior p(z): the manifest's learned mixture, or N(0, I) when it has none."""
-        return self._prior
+        return self._model.prior
 
     @property
     def graph_files(self) -> dict[str, bytes]:
@@ -89,7 +88,7 @@ class VAERuntime:
             "providers": self.providers,
             "fallback_reason": self._opener.note,
             "onnxruntime": environment(),
-            "model": model_summary(self._model.manifest),
+            "model": model_summary(self._model.manifest, self._model.prior),
         }
 
     def __repr__(self) -> str:
@@ -136,7 +135,7 @@ class VAERuntime:
 
     def sample_latents(self, n: int, seed=None) -> np.ndarray:
         """``n`` latent vectors ``[n,D]`` from the model's prior (:attr:`prior`); :meth:`sample` decodes the same draws."""
-        return self._prior.sample(count(n, "n"), random_generator(seed))
+        return self._model.prior.sample(n, random_generator(seed))
 
     def sample(self, n: int, seed=None) -> np.ndarray:
         """``n`` new digits ``[n,28,28]``: latent vectors from the model's prior, decoded."""

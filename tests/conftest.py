@@ -1,4 +1,5 @@
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,16 @@ def demo_url(vae, ort_dist):
 
     with serve(vae, port=free_port(), ort_dist=ort_dist, block=False) as server:
         yield server.url
+
+
+def optimized_op_types(graph_path: Path, folder: Path) -> Counter:
+    """The operators onnxruntime runs for a graph: its nodes after graph optimisation (as profiles name them)."""
+    import onnx
+    import onnxruntime as ort
+
+    from vaeport.runtime.sessions import open_graph
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(folder / f"{Path(graph_path).stem}.optimized.onnx")
+    open_graph(graph_path, session_options=options)
+    return Counter(node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node)

@@ -18,6 +18,7 @@ import pytest
 from matplotlib.image import imread
 from onnx import numpy_helper
 
+from conftest import optimized_op_types
 from vaeport.benchmarks import browser, load
 from vaeport.benchmarks.ceiling import SIZE, _graph, _input
 from vaeport.benchmarks.engines import (
@@ -34,12 +35,13 @@ from vaeport.benchmarks.harness import CHROMIUM
 from vaeport.benchmarks.measure import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
 from vaeport.benchmarks.profile import MIN_CALLS, summarize
 from vaeport.benchmarks.report import check_bars
-from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, open_model
+from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 from vaeport.cli import main
 from vaeport.contract import GRAPH_FILES, PRECISIONS
+from vaeport.runtime.sessions import open_graph
 from vaeport.training import OPENMP_SPIN_COUNT
 
-SHIPPED = open_model(None)
+SHIPPED = read_fp32_model(None)
 MODEL_DIR = SHIPPED.location
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
@@ -131,7 +133,7 @@ def test_the_gemm_ceiling_graphs_compute_the_full_product(precision):
     """The ceiling times real work: the one-node graph's output is the matrix product numpy computes."""
     model = _graph(precision)
     a = _input(precision)
-    (y,) = ort.InferenceSession(model, providers=[CPU]).run(None, {"a": a})
+    (y,) = open_graph(model).run(None, {"a": a})
     weights = next(numpy_helper.to_array(t) for t in onnx.load_from_string(model).graph.initializer if t.name == "b")
     assert y.shape == (SIZE, SIZE)
     if precision == "int8":
@@ -320,14 +322,6 @@ def test_an_engine_refuses_graphs_that_do_not_match_the_manifest(tmp_path, capsy
     assert "could not load the int8 graphs" in error and "SHA-256" in error and GRAPH_FILES["int8"]["decoder"] in error
 
 
-def _optimized_op_types(graph_path: Path, folder: Path) -> Counter:
-    """The operators onnxruntime runs for a graph: its nodes after graph optimisation, as the profile names them."""
-    options = ort.SessionOptions()
-    options.optimized_model_filepath = str(folder / f"{graph_path.stem}.optimized.onnx")
-    ort.InferenceSession(str(graph_path), options, providers=[CPU])
-    return Counter(node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node)
-
-
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_profile_shares_the_time_among_every_kernel_the_cell_runs(tmp_path, capsys, precision):
     args = [
@@ -349,7 +343,7 @@ def test_profile_shares_the_time_among_every_kernel_the_cell_runs(tmp_path, caps
     assert main(args) == 0
     printed = capsys.readouterr().out
     profile = json.loads((tmp_path / "profile.json").read_text())
-    expected = _optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES[precision]["decoder"], tmp_path)
+    expected = optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES[precision]["decoder"], tmp_path)
     assert {row["op_type"]: row["nodes"] for row in profile["by_op_type"]} == dict(expected)
     assert sum(row["share"] for row in profile["by_op_type"]) == pytest.approx(1.0)
     assert sum(row["us"] for row in profile["by_node"]) == pytest.approx(profile["kernel_us"])
@@ -387,7 +381,7 @@ def test_a_round_trip_profile_covers_both_graphs(tmp_path):
     nodes = [row["node"] for row in json.loads((tmp_path / "profile.json").read_text())["by_node"]]
     assert {node.split("/")[0] for node in nodes} == {"encoder", "decoder"}
     expected = sum(
-        _optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES["fp32"][role], tmp_path).total()
+        optimized_op_types(Path(MODEL_DIR) / GRAPH_FILES["fp32"][role], tmp_path).total()
         for role in ("encoder", "decoder")
     )
     assert len(nodes) == expected
@@ -549,7 +543,7 @@ def test_browser_benchmark_refuses_bad_options_before_it_starts_anything(tmp_pat
             ["--url", "http://192.0.2.1:7860/"],
             "--url must point at this machine (127.0.0.1, localhost, ::1); got host '192.0.2.1'",
         ),
-        (["--clients", "0"], "argument --clients: expected a value from 1 to 64, got 0"),
+        (["--clients", "0"], "argument --clients: expected a whole number from 1 to 64, got 0"),
         (["--duration", "soon"], "argument --duration: expected a number from 1 to 600, got 'soon'"),
     ],
 )

@@ -10,24 +10,23 @@ import zipfile
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
 from conftest import REPO, SHIPPED_MODEL
 from vaeport.cli import build_parser, train_config
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE, sha256_file
-from vaeport.runtime.prior import Prior
-from vaeport.training import evaluate as evaluate_module
+from vaeport.runtime.prior import Prior, gaussian_log_prob
+from vaeport.runtime.sessions import open_graph
 from vaeport.training import export as export_module
 from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.config import TrainConfig
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import CheckpointError, ConfigError, DataError, ExportError
-from vaeport.training.evaluate import evaluate_graphs
+from vaeport.training.evaluate import evaluate_graphs, load_test_digits
 from vaeport.training.export import export
 from vaeport.training.loss import negative_elbo
-from vaeport.training.measure import bce_from_probabilities, posterior_log_prob, summarize
+from vaeport.training.measure import bce_from_probabilities, summarize
 from vaeport.training.mnist_files import read_idx
 from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize, sample_prior
 from vaeport.training.onnx_weights import load_torch_modules
@@ -146,7 +145,7 @@ def test_graph_measure_with_a_mixture_prior_matches_a_hand_computation():
     prior = Prior(np.array(MIXTURE["weights"]), np.array(MIXTURE["means"]), np.array(MIXTURE["logvars"]), "two by hand")
     mu, logvar, z = (np.array([POSTERIOR[key]], np.float32) for key in ("mu", "logvar", "z"))
     bce = bce_from_probabilities(probs, target)
-    kl = posterior_log_prob(z, mu, logvar) - prior.log_prob(z)
+    kl = gaussian_log_prob(z, mu, logvar) - prior.log_prob(z)
     assert bce[0] == pytest.approx(expected_bce, rel=1e-6)
     assert kl[0] == pytest.approx(_hand_mixture_kl_estimate(), rel=1e-6)
 
@@ -169,7 +168,7 @@ def test_pytorch_and_the_graphs_measure_with_the_same_estimator():
         else:
             log_weights, means, logvars = (t.detach().double().numpy() for t in mixture)
             numpy_prior = Prior(np.exp(log_weights), means, logvars, prior)
-            numpy_kl = posterior_log_prob(z.numpy(), mu.numpy(), logvar.numpy()) - numpy_prior.log_prob(z.numpy())
+            numpy_kl = gaussian_log_prob(z.numpy(), mu.numpy(), logvar.numpy()) - numpy_prior.log_prob(z.numpy())
         np.testing.assert_allclose(torch_bce.numpy(), numpy_bce, rtol=1e-4)
         np.testing.assert_allclose(torch_kl.numpy(), numpy_kl, rtol=1e-4, atol=1e-4)
 
@@ -226,7 +225,7 @@ def test_nonsense_hyperparameters_are_refused(field, value, message):
 
 
 def test_a_record_without_a_prior_describes_a_standard_normal_model():
-    """Checkpoints and manifests written before learned priors hold no `prior`: their model used N(0, I)."""
+    """A checkpoint's or manifest's record without `prior` describes a model with N(0, I)."""
     record = {key: value for key, value in TrainConfig().to_dict().items() if not key.startswith("prior")}
     assert TrainConfig.from_dict(record).prior == "standard"
     assert TrainConfig.from_dict(record).build_model().prior is None
@@ -331,6 +330,17 @@ def test_training_writes_checkpoint_figures_and_per_epoch_metrics(trained):
     assert row["test_neg_elbo"] < 300  # an untrained model scores about 543 (784 pixels x ln 2)
 
 
+def test_runs_are_compared_in_one_plot_from_their_checkpoints(tmp_path, trained):
+    from PIL import Image
+
+    from vaeport.training.plots import main as plot_runs
+
+    out = tmp_path / "runs.png"
+    plot_runs([f"{trained['run_dir']}=a short run", str(trained["run_dir"]), "--out", str(out)])
+    with Image.open(out) as picture:
+        assert picture.format == "PNG" and picture.width > 400
+
+
 def test_same_command_gives_the_same_model(tmp_path, trained, data_root):
     again = train(TrainConfig(**SMALL), tmp_path / "again", data_root=data_root, download=False)
     first, _ = load_checkpoint(trained["checkpoint"])
@@ -357,8 +367,8 @@ def test_export_follows_the_onnx_contract(trained):
 
 def test_exported_graphs_compute_what_pytorch_computes(trained):
     model, _ = load_checkpoint(trained["checkpoint"])
-    encoder = ort.InferenceSession(str(trained["model_dir"] / "encoder.onnx"))
-    decoder = ort.InferenceSession(str(trained["model_dir"] / "decoder.onnx"))
+    encoder = open_graph(trained["model_dir"] / "encoder.onnx")
+    decoder = open_graph(trained["model_dir"] / "decoder.onnx")
     images = torch.rand(7, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     z = torch.randn(7, SMALL["latent_dim"], generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -381,7 +391,7 @@ def test_decoder_graph_keeps_faint_pixels_probabilities_exact(tmp_path):
         decoder.out.bias.copy_(logits)
     path = tmp_path / "decoder.onnx"
     export_module._export_graph(DecoderProbabilities(decoder).eval(), torch.zeros(2, 2), path, "z", ["image"])
-    (probs,) = ort.InferenceSession(str(path)).run(None, {"z": np.zeros((1, 2), np.float32)})
+    (probs,) = open_graph(path).run(None, {"z": np.zeros((1, 2), np.float32)})
     exact = torch.sigmoid(logits).numpy()
     np.testing.assert_allclose(probs.reshape(-1), exact, rtol=1e-5)
 
@@ -445,9 +455,7 @@ def test_a_vampprior_is_exported_as_its_encoded_pseudo_inputs(tmp_path, data_roo
     model, _ = load_checkpoint(result["checkpoint"])
     pseudo_inputs = model.prior.images().detach()
     assert pseudo_inputs.shape == (5, 1, 28, 28) and pseudo_inputs.min() >= 0 and pseudo_inputs.max() <= 1
-    mu, logvar = ort.InferenceSession(str(tmp_path / "model" / "encoder.onnx")).run(
-        None, {"image": pseudo_inputs.numpy()}
-    )
+    mu, logvar = open_graph(tmp_path / "model" / "encoder.onnx").run(None, {"image": pseudo_inputs.numpy()})
     section = manifest["prior"]
     assert section["weights"] == [0.2] * 5
     np.testing.assert_array_equal(np.array(section["means"], np.float32), mu)
@@ -477,13 +485,12 @@ def test_a_model_folder_without_a_prior_section_loads_and_samples_from_the_stand
     manifest = json.loads((standard_model / MANIFEST_FILE).read_text())
     assert "prior" not in manifest
     vae = VAERuntime.load(standard_model, device="cpu")
-    prior = Prior.from_manifest(vae.manifest)
-    assert prior.is_standard_normal and prior.description == "standard normal N(0, I)"
+    assert vae.prior.is_standard_normal and vae.prior.description == "standard normal N(0, I)"
     np.testing.assert_array_equal(
-        prior.sample(8, np.random.default_rng(3)),
+        vae.sample_latents(8, seed=3),
         np.random.default_rng(3).standard_normal((8, SMALL["latent_dim"]), dtype=np.float32),
     )
-    assert vae.decode(prior.sample(8, np.random.default_rng(3))).shape == (8, 28, 28)
+    assert vae.sample(8, seed=3).shape == (8, 28, 28)
     result = vaeport_cli("evaluate", standard_model, "--no-download", "--test-limit", SMALL["test_limit"])
     assert result.returncode == 0, result.stderr
     assert "prior: standard normal N(0, I) (analytic KL)" in result.stdout
@@ -564,7 +571,7 @@ def test_shipped_model_comes_from_the_readmes_training_command(shipped_manifest)
 @pytest.mark.slow
 def test_shipped_model_reproduces_its_recorded_test_metric(shipped_manifest, data_root):
     """The evaluation is deterministic: a regression of 0.1 nats would show."""
-    images, _ = evaluate_module.test_images(data_root, download=False)
+    images, _ = load_test_digits(data_root, download=False)
     prior = Prior.from_manifest(shipped_manifest)
     for precision in ("fp32", "int8"):
         files = GRAPH_FILES[precision]
@@ -592,8 +599,8 @@ def test_torch_modules_rebuilt_from_the_shipped_graphs_match_them():
     with torch.no_grad():
         mu, _ = encoder(images)
         probs = decoder(z)
-    got_mu, _ = ort.InferenceSession(str(SHIPPED_MODEL / "encoder.onnx")).run(None, {"image": images.numpy()})
-    (got_probs,) = ort.InferenceSession(str(SHIPPED_MODEL / "decoder.onnx")).run(None, {"z": z.numpy()})
+    got_mu, _ = open_graph(SHIPPED_MODEL / "encoder.onnx").run(None, {"image": images.numpy()})
+    (got_probs,) = open_graph(SHIPPED_MODEL / "decoder.onnx").run(None, {"z": z.numpy()})
     np.testing.assert_allclose(mu.numpy(), got_mu, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(probs.numpy(), got_probs, rtol=1e-5, atol=1e-5)
 

@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import SHIPPED_MODEL
+from conftest import SHIPPED_MODEL, optimized_op_types
 from vaeport.contract import GRAPH_FILES
 from vaeport.runtime.prior import Prior
+from vaeport.runtime.sessions import open_graph
 from vaeport.training import evaluate
 from vaeport.training.errors import ExportError
 from vaeport.training.quantize import CALIBRATION_DIGITS, calibration_digits, quantize_graph, quantize_model
@@ -20,10 +20,6 @@ from vaeport.training.quantize import CALIBRATION_DIGITS, calibration_digits, qu
 MAX_IR_VERSION = 13  # what onnxruntime-web 1.30 loads
 QUALITY_BUDGET = 0.5  # nats per test digit that int8 may cost over fp32
 AGREEMENT_DIGITS = 1000
-
-
-def session(path) -> ort.InferenceSession:
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,7 @@ def int8_dir(tmp_path_factory, data_root):
 
 @pytest.fixture(scope="module")
 def digits(data_root):
-    images, _ = evaluate.test_images(data_root, download=False)
+    images, _ = evaluate.load_test_digits(data_root, download=False)
     return images
 
 
@@ -46,7 +42,7 @@ def test_calibration_uses_seeded_training_digits(data_root):
     first, again = calibration_digits(data_root, download=False), calibration_digits(data_root, download=False)
     assert first.shape == (CALIBRATION_DIGITS, 1, 28, 28) and first.dtype == np.float32
     np.testing.assert_array_equal(first, again)
-    test, _ = evaluate.test_images(data_root, download=False, limit=CALIBRATION_DIGITS)
+    test, _ = evaluate.load_test_digits(data_root, download=False, limit=CALIBRATION_DIGITS)
     assert not np.array_equal(first, test)
     assert first.min() >= 0 and first.max() <= 1
 
@@ -85,7 +81,7 @@ def test_only_the_layer_that_reads_z_stays_float(int8_dir):
     decoder = onnx.load(str(int8_dir["paths"]["decoder"]))
     assert not [node for node in decoder.graph.node if node.op_type == "QuantizeLinear" and "z" in node.input]
     far = np.full((2, 10), 40.0, np.float32) * np.array([[1], [-1]], np.float32)
-    (image,) = session(int8_dir["paths"]["decoder"]).run(None, {"z": far})
+    (image,) = open_graph(int8_dir["paths"]["decoder"]).run(None, {"z": far})
     assert np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
 
 
@@ -93,24 +89,21 @@ def test_onnxruntime_runs_the_quantised_layers_as_integer_gemms(int8_dir, tmp_pa
     """The speed comes from onnxruntime fusing each QDQ group into one integer kernel; a graph it
     cannot fuse would run dequantised float Gemms instead, correct but slow."""
     for role, float_layers in int8_dir["record"]["float_layers"].items():
-        options = ort.SessionOptions()
-        options.optimized_model_filepath = str(tmp_path / f"{role}.optimized.onnx")
-        ort.InferenceSession(str(int8_dir["paths"][role]), options, providers=["CPUExecutionProvider"])
-        ops = [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+        ops = optimized_op_types(int8_dir["paths"][role], tmp_path)
         layers = 4 if role == "encoder" else 3
-        assert ops.count("QGemm") == layers - len(float_layers), ops
+        assert ops["QGemm"] == layers - len(float_layers), ops
         assert "DequantizeLinear" not in ops, ops
 
 
 def test_int8_graphs_follow_the_fp32_graphs_on_test_digits(int8_dir, digits):
     images = digits[:AGREEMENT_DIGITS]
-    mu32, logvar32 = session(SHIPPED_MODEL / "encoder.onnx").run(None, {"image": images})
-    mu8, logvar8 = session(int8_dir["paths"]["encoder"]).run(None, {"image": images})
+    mu32, logvar32 = open_graph(SHIPPED_MODEL / "encoder.onnx").run(None, {"image": images})
+    mu8, logvar8 = open_graph(int8_dir["paths"]["encoder"]).run(None, {"image": images})
     spread = mu32.std()  # errors in mu scale with how widely the latents spread (about 4 with the learned prior)
     assert np.abs(mu8 - mu32).max() < 0.15 * spread and np.abs(mu8 - mu32).mean() < 0.02 * spread
     assert np.abs(logvar8 - logvar32).max() < 0.2
-    (p32,) = session(SHIPPED_MODEL / "decoder.onnx").run(None, {"z": mu32})
-    (p8,) = session(int8_dir["paths"]["decoder"]).run(None, {"z": mu32})
+    (p32,) = open_graph(SHIPPED_MODEL / "decoder.onnx").run(None, {"z": mu32})
+    (p8,) = open_graph(int8_dir["paths"]["decoder"]).run(None, {"z": mu32})
     assert np.abs(p8 - p32).mean() < 0.003 and np.abs(p8 - p32).max() < 0.25
 
 
@@ -134,7 +127,7 @@ def test_int8_decoder_keeps_faint_pixels_probabilities_exact(int8_dir):
     model = onnx.load(str(int8_dir["paths"]["decoder"]))
     (exp,) = [node for node in model.graph.node if node.op_type == "Exp"]
     model.graph.output.append(helper.make_tensor_value_info(exp.input[0], TensorProto.FLOAT, None))
-    probe = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    probe = open_graph(model.SerializeToString())
     z = np.random.default_rng(0).standard_normal((64, 10)).astype(np.float32) * 2
     image, negated_logits = probe.run(None, {"z": z})
     exact = 1 / (1 + np.exp(negated_logits.astype(np.float64)))
@@ -188,8 +181,8 @@ def test_the_logistic_loses_a_pass_and_keeps_its_values(tmp_path):
         n.op_type for n in onnx.load(str(target)).graph.node if n.op_type in ("Neg", "Exp", "Add", "Reciprocal", "Div")
     ]
     assert tail == ["Exp", "Add", "Div"]
-    (expected,) = session(source).run(None, {"z": z})
-    (got,) = session(target).run(None, {"z": z})
+    (expected,) = open_graph(source).run(None, {"z": z})
+    (got,) = open_graph(target).run(None, {"z": z})
     np.testing.assert_allclose(got, expected, atol=0.02)
 
 

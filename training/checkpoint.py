@@ -1,7 +1,7 @@
 """Checkpoints: the trained encoder, decoder and learned prior (if any) with the configuration that built them.
 
-A checkpoint whose configuration names no prior was written before learned priors existed and
-loads as a model with the standard normal prior (see ``TrainConfig.from_dict``).
+A checkpoint whose configuration names no prior loads as a model with the standard normal prior
+(see ``TrainConfig.from_dict``).
 """
 
 import os

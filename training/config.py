@@ -71,7 +71,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         """From a checkpoint's or manifest's record, which may hold other keys beside the fields.
 
-        A record without ``prior`` was written before learned priors existed: its model used N(0, I).
+        A record without ``prior`` describes a model with the standard normal prior N(0, I).
         """
         fields = {name: value for name, value in values.items() if name in cls.__dataclass_fields__}
         return cls(**{"prior": "standard", **fields})

@@ -11,17 +11,17 @@ import numpy as np
 
 from vaeport.contract import DECODER_INPUT, ENCODER_INPUT, GRAPH_FILES, MANIFEST_FILE
 from vaeport.runtime import VAERuntime
-from vaeport.runtime.prior import Prior
+from vaeport.runtime.prior import Prior, gaussian_log_prob
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.errors import DataError, ModelFolderError
-from vaeport.training.measure import bce_from_probabilities, kl_to_standard_normal, posterior_log_prob, summarize
+from vaeport.training.measure import bce_from_probabilities, kl_to_standard_normal, summarize
 from vaeport.training.mnist_files import raw_folder, read_mnist, resolve_data_root, split_present, to_unit_floats
 
 EVAL_BATCH = 1000
 EVAL_SEED = 0
 
 
-def measure(encode, decode, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED) -> dict:
+def measure_graphs(encode, decode, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED) -> dict:
     """Metrics of an encoder and decoder on ``images [N, 1, 28, 28]`` in [0, 1], one posterior sample per image.
 
     ``encode(batch) -> (mu, logvar)`` and ``decode(z) -> probabilities`` run the graphs; ``prior``
@@ -37,7 +37,7 @@ def measure(encode, decode, images: np.ndarray, prior: Prior | None = None, seed
         z = (mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)).astype(np.float32)
         bce.append(bce_from_probabilities(decode(z), batch))
         kl.append(
-            kl_to_standard_normal(mu, logvar) if analytic else posterior_log_prob(z, mu, logvar) - prior.log_prob(z)
+            kl_to_standard_normal(mu, logvar) if analytic else gaussian_log_prob(z, mu, logvar) - prior.log_prob(z)
         )
         mus.append(mu)
         logvars.append(logvar)
@@ -52,9 +52,9 @@ def measure(encode, decode, images: np.ndarray, prior: Prior | None = None, seed
 def evaluate_graphs(
     encoder_path: Path, decoder_path: Path, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED
 ) -> dict:
-    """:func:`measure` on two graph files that have no manifest yet (a model being exported)."""
+    """:func:`measure_graphs` on two graph files that have no manifest yet (a model being exported)."""
     encoder, decoder = open_graph(encoder_path), open_graph(decoder_path)
-    return measure(
+    return measure_graphs(
         lambda batch: encoder.run(None, {ENCODER_INPUT: batch}),
         lambda z: decoder.run(None, {DECODER_INPUT: z})[0],
         images,
@@ -63,7 +63,7 @@ def evaluate_graphs(
     )
 
 
-def test_images(data_root=None, download: bool = True, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_test_digits(data_root=None, download: bool = True, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test digits as float32 ``[N, 1, 28, 28]`` in [0, 1] and their labels.
 
     Read with numpy; only when the files are missing and ``download`` is on does torchvision fetch them.
@@ -95,9 +95,10 @@ def evaluate_model_dir(model_dir: Path, data_root=None, download: bool = True, t
         raise ModelFolderError(
             f"{Path(model_dir) / MANIFEST_FILE} records no metrics for {list(GRAPH_FILES)}; expected a model folder written by `vaeport export`"
         )
-    images, _ = test_images(data_root, download=download, limit=test_limit)
+    images, _ = load_test_digits(data_root, download=download, limit=test_limit)
     results = {
-        precision: measure(vae.encode, vae.decode, images, prior)["metrics"] for precision, vae in runtimes.items()
+        precision: measure_graphs(vae.encode, vae.decode, images, prior)["metrics"]
+        for precision, vae in runtimes.items()
     }
 
     kl_how = "analytic KL" if prior.is_standard_normal else "KL as log q(z|x) - log p(z) at the decoded z"

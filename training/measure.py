@@ -6,11 +6,8 @@ analytic for the standard normal prior; for a learned prior it is log q(z|x) - l
 the z that was decoded. Everything is computed in float64.
 """
 
-import math
-
 import numpy as np
 
-LOG_2PI = math.log(2 * math.pi)
 LOG_FLOOR = -100.0  # log(0) counts as -100, as PyTorch's binary_cross_entropy clamps it
 ACTIVE_UNIT_THRESHOLD = 0.01
 
@@ -33,12 +30,6 @@ def kl_to_standard_normal(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """KL(N(mu, exp(logvar)) || N(0, I)) per row, analytic."""
     mu, logvar = mu.astype(np.float64), logvar.astype(np.float64)
     return -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)
-
-
-def posterior_log_prob(z: np.ndarray, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """log q(z|x) = log N(z; mu, diag(exp(logvar))) per row."""
-    z, mu, logvar = z.astype(np.float64), mu.astype(np.float64), logvar.astype(np.float64)
-    return -0.5 * np.sum(LOG_2PI + logvar + (z - mu) ** 2 * np.exp(-logvar), axis=1)
 
 
 def summarize(bce: np.ndarray, kl: np.ndarray, mu: np.ndarray) -> dict:

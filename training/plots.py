@@ -65,3 +65,29 @@ def plot_runs(runs: list[tuple[str, list[dict], float]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m vaeport.training.plots RUN ... --out PNG``: :func:`plot_runs` of run folders."""
+    import argparse
+
+    from vaeport.training.checkpoint import load_checkpoint
+
+    parser = argparse.ArgumentParser(
+        prog="python -m vaeport.training.plots",
+        description="Plot the test negative ELBO against training minutes of run folders written by `vaeport train`.",
+    )
+    parser.add_argument("runs", nargs="+", help="run folders holding checkpoint.pt, each as FOLDER or FOLDER=LABEL")
+    parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    args = parser.parse_args(argv)
+    runs = []
+    for run in args.runs:
+        folder, _, label = run.partition("=")
+        _, state = load_checkpoint(Path(folder) / "checkpoint.pt")
+        runs.append((label or Path(folder).name, state["history"], state["duration_s"]))
+    plot_runs(runs, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

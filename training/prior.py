@@ -19,8 +19,9 @@ import math
 import torch
 from torch import nn
 
+from vaeport.runtime.prior import LOG_2PI, STANDARD_NORMAL
+
 PRIORS = ("standard", "mog", "vamp")
-LOG_2PI = math.log(2 * math.pi)
 
 
 def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -92,7 +93,7 @@ def build_prior(kind: str, components: int, latent_dim: int) -> nn.Module | None
 def describe_prior(kind: str, components: int) -> str:
     """The manifest's human-readable description of a prior."""
     return {
-        "standard": "standard normal N(0, I)",
+        "standard": STANDARD_NORMAL,
         "mog": f"mixture of {components} learned Gaussians",
         "vamp": f"VampPrior: {components} learned pseudo-inputs, encoded at export",
     }[kind]

@@ -31,10 +31,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from vaeport.contract import ENCODER_INPUT
+from vaeport.contract import ENCODER_INPUT, ENCODER_OUTPUTS
 from vaeport.runtime.sessions import open_graph
-from vaeport.training.data import load_mnist
+from vaeport.training.data import download_mnist
 from vaeport.training.errors import ExportError
+from vaeport.training.mnist_files import read_mnist, to_unit_floats
 
 CALIBRATION_DIGITS = 2000
 CALIBRATION_SEED = 0
@@ -49,16 +50,18 @@ def calibration_digits(
     data_root=None, download: bool = True, count: int = CALIBRATION_DIGITS, seed: int = CALIBRATION_SEED
 ) -> np.ndarray:
     """``count`` training digits drawn at random (seeded) from the 60,000, float32 ``[N, 1, 28, 28]`` in [0, 1]."""
-    images, _ = load_mnist(data_root, train=True, download=download)
+    if download:
+        download_mnist(data_root, train=True)
+    images, _ = read_mnist(data_root, train=True)
     picks = np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False)
-    return images.numpy()[np.sort(picks)]
+    return to_unit_floats(images[np.sort(picks)])
 
 
 def calibration_inputs(encoder_path: Path, digits: np.ndarray, seed: int = CALIBRATION_SEED) -> dict[str, np.ndarray]:
     """What each graph is calibrated on: ``digits`` (training images ``[N, 1, 28, 28]`` in [0, 1]) for
     the encoder, and for the decoder one posterior sample per digit from the fp32 encoder."""
     digits = np.ascontiguousarray(digits, dtype=np.float32)
-    mu, logvar = _run(open_graph(Path(encoder_path)), ENCODER_INPUT, digits, ["mu", "logvar"])
+    mu, logvar = _run(open_graph(Path(encoder_path)), ENCODER_INPUT, digits, list(ENCODER_OUTPUTS))
     eps = np.random.default_rng(seed).standard_normal(mu.shape, dtype=np.float32)
     return {"encoder": digits, "decoder": (mu + np.exp(0.5 * logvar) * eps).astype(np.float32)}
 
