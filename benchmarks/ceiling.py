@@ -11,9 +11,9 @@ small multiple of the fp32 one.
 """
 
 import numpy as np
-import onnxruntime
 from onnx import TensorProto, helper, numpy_helper
 
+from vaeport.benchmarks.engines import quiet_options
 from vaeport.benchmarks.measure import median_latency_ns
 from vaeport.runtime.sessions import open_graph
 
@@ -60,9 +60,7 @@ def _input(precision: str) -> np.ndarray:
 
 def _ops_per_second(precision: str, threads: int, seconds: float) -> float:
     """Multiply-adds as two operations each, over the median of calls made for ``seconds``."""
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    session = open_graph(_graph(precision), device="cpu", threads=threads, session_options=options)
+    session = open_graph(_graph(precision), device="cpu", threads=threads, session_options=quiet_options())
     feed = {"a": _input(precision)}
     session.run(None, feed)
     return 2 * SIZE**3 / (median_latency_ns(lambda: session.run(None, feed), seconds) * 1e-9)

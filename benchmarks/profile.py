@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from vaeport.benchmarks.engines import ENGINES, create
+from vaeport.benchmarks.engines import ENGINES, create, quiet_options
 from vaeport.benchmarks.errors import BenchmarkError
 from vaeport.benchmarks.machine import describe_cpu
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
@@ -71,9 +71,7 @@ def profile_cell(
     model = read_fp32_model(model_dir)
     model_dir = Path(model.location)
     with tempfile.TemporaryDirectory(prefix="vaeport-profile-") as trace_dir:
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options = quiet_options()
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(trace_dir) / "trace")
         subject = create(engine, model_dir, threads, session_options=options)
