@@ -2,7 +2,7 @@
 
 The formula peak of machine.py is what the vector units could do; these are what onnxruntime's own
 kernels reach on one large product with constant weights, as in the models: fp32 ``MatMul``, and
-``MatMulInteger`` with uint8 activations and int8 weights. That is the integer GEMM of onnxruntime's
+``MatMulInteger`` with uint8 activations and int8 weights in the graphs' 7-bit range. That is the integer GEMM of onnxruntime's
 math library (MLAS) that the int8 graphs' fused layers run too (``QGemm`` for the static graphs,
 ``DynamicQuantizeMatMul`` for dynamic ones), picked at run time for the CPU: VNNI or AMX where it
 has them. The ratio of a ceiling to PyTorch's GFLOP/s in a cell bounds the speed-up any engine can
@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from vaeport.benchmarks.engines import quiet_options
 from vaeport.benchmarks.measure import median_latency_ns
+from vaeport.contract import INT8_WEIGHT_MAX
 from vaeport.runtime.sessions import open_graph
 
 SIZE = 1024  # M = K = N: large enough that the kernels, not call overhead, set the time
@@ -31,9 +32,8 @@ def _graph(precision: str) -> bytes:
             TensorProto.FLOAT,
         )
     else:
-        # 7-bit weights: on AVX2 without VNNI the kernel adds pairs of uint8 x int8 products in
-        # 16 bits, which full-range weights can overflow; this range keeps the product exact.
-        weights = rng.integers(-64, 64, (SIZE, SIZE), dtype=np.int8)
+        # The int8 graphs' weight range, which keeps the product exact on every CPU (see the contract).
+        weights = rng.integers(-INT8_WEIGHT_MAX, INT8_WEIGHT_MAX + 1, (SIZE, SIZE), dtype=np.int8)
         node = helper.make_node("MatMulInteger", ["a", "b", "a_zero", "b_zero"], ["y"])
         initializers = [
             numpy_helper.from_array(weights, "b"),

@@ -9,8 +9,10 @@ checker, parity with PyTorch, metrics measured on the graphs themselves); only a
 that passed every check replaces the previous one, so a model folder is never half-written.
 """
 
+import copy
 import json
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +36,13 @@ from vaeport.contract import (
 )
 from vaeport.errors import VaeportError
 from vaeport.folders import replacing_folder
+from vaeport.runtime import VAERuntime
 from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import ExportError
-from vaeport.training.evaluate import EVAL_SEED, evaluate_graphs
+from vaeport.training.evaluate import EVAL_SEED, evaluate_graphs, load_test_digits
 from vaeport.training.model import DecoderProbabilities
 from vaeport.training.prior import describe_prior
 from vaeport.training.quantize import calibration_digits, quantize_model
@@ -145,6 +148,25 @@ def _stamp_metadata(path: Path, manifest: dict) -> None:
     onnx.save(model, str(path))
 
 
+def _tool_versions() -> dict:
+    return {"onnx": onnx.__version__, "onnxruntime": ort.__version__}
+
+
+def _stamp_and_hash(manifest: dict, paths: dict[str, dict[str, Path]]) -> None:
+    """Stamp every graph of ``paths`` (``{precision: {part: path}}``) with ``manifest``, then record
+    each one's file name, SHA-256 and size under ``manifest["graphs"]``."""
+    for files in paths.values():
+        for path in files.values():
+            _stamp_metadata(path, manifest)
+    manifest["graphs"] = {
+        precision: {
+            part: {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+            for part, path in files.items()
+        }
+        for precision, files in paths.items()
+    }
+
+
 def export(
     checkpoint: Path, out_dir: Path, data_root=None, download: bool = True, test_limit: int | None = None
 ) -> dict:
@@ -224,22 +246,56 @@ def _write_model(
         "versions": {
             "vaeport": vaeport.__version__,
             "torch": str(torch.__version__),
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
+            **_tool_versions(),
             "opset": next(
                 op.version for op in onnx.load(str(fp32["encoder"])).opset_import if op.domain in ("", "ai.onnx")
             ),
             "python": platform.python_version(),
         },
     }
-    for path in (*fp32.values(), *int8.values()):
-        _stamp_metadata(path, manifest)
-    manifest["graphs"] = {
-        precision: {
-            part: {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
-            for part, path in paths.items()
-        }
-        for precision, paths in (("fp32", fp32), ("int8", int8))
-    }
+    _stamp_and_hash(manifest, {"fp32": fp32, "int8": int8})
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def requantize(model_dir: Path, data_root=None, download: bool = True) -> dict:
+    """Quantise a model folder's fp32 graphs again with this version's int8 recipe, without the checkpoint.
+
+    The fp32 graphs keep their weights; the int8 graphs, their metrics (measured on as many test
+    digits as the manifest's), the ``quantization`` record, the tool versions, every graph's metadata
+    and the hashes are written anew, and the folder is replaced only when all of it succeeded.
+    Returns the new manifest.
+    """
+    model_dir = Path(model_dir)
+    vae = VAERuntime.load(model_dir, device="cpu", precision="fp32")  # the fp32 graphs checked against the manifest
+    manifest = copy.deepcopy(vae.manifest)
+    images, _ = load_test_digits(data_root, download=download, limit=manifest["evaluation"]["test_images"])
+    digits = calibration_digits(data_root, download=download)
+    try:
+        with replacing_folder(model_dir) as staging:
+            paths = {
+                precision: {part: staging / name for part, name in files.items()}
+                for precision, files in GRAPH_FILES.items()
+            }
+            for path in paths["fp32"].values():
+                shutil.copyfile(model_dir / path.name, path)
+            manifest["quantization"] = quantize_model(paths["fp32"], paths["int8"], digits)
+            int8 = paths["int8"]
+            manifest["metrics"]["int8"] = evaluate_graphs(int8["encoder"], int8["decoder"], images, vae.prior)[
+                "metrics"
+            ]
+            manifest["versions"].update(_tool_versions())
+            _stamp_and_hash(manifest, paths)
+            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    except VaeportError:
+        raise
+    except Exception as error:
+        raise ExportError(
+            f"requantizing failed and {model_dir} was left as it was: {type(error).__name__}: {error}"
+        ) from error
+    fp32, int8 = manifest["metrics"]["fp32"], manifest["metrics"]["int8"]
+    print(
+        f"requantized {model_dir}: test negative ELBO {fp32['neg_elbo']:.2f} (fp32), {int8['neg_elbo']:.2f} (int8) "
+        f"nats/image over {len(images)} test digits"
+    )
     return manifest

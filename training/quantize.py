@@ -7,7 +7,13 @@ DequantizeLinear -> Gemm -> ReLU -> QuantizeLinear into one integer GEMM, uint8 
 int8 weights summed in int32 (VNNI or AMX instructions where the CPU has them), with a uint8 output
 for a hidden layer and a float output for the last.
 
-- Weights: int8, symmetric (-127..127), one scale per output unit.
+- Weights: int8, symmetric, one scale per output unit, in -63..63 (``contract.INT8_WEIGHT_MAX``): 7 bits,
+  so that onnxruntime's kernels compute the same integers on every CPU (the contract says why). The
+  bit they give up is won back by how they are rounded: not each to its nearest step, but one input
+  at a time, each rounding error spread over the weights not yet rounded in proportion to how the
+  layer's calibration inputs vary together, so that the layer's outputs on those inputs move as
+  little as possible (GPTQ: Frantar et al., 2022, "Accurate Post-Training Quantization for Generative
+  Pre-trained Transformers"). Inputs are taken in order of their energy, the largest first.
 - Biases: int32 at the scale of the product (activation scale x weight scale), as the kernels take them.
 - Activations: uint8 with zero point 0, because every quantised layer reads a ReLU output or the
   image, both non-negative. Their scales are fixed here, not measured at every call: the image's is
@@ -31,7 +37,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from vaeport.contract import ENCODER_INPUT, ENCODER_OUTPUTS
+from vaeport.contract import ENCODER_INPUT, ENCODER_OUTPUTS, INT8_WEIGHT_MAX
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.data import download_mnist
 from vaeport.training.errors import ExportError
@@ -41,7 +47,7 @@ CALIBRATION_DIGITS = 2000
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 500
 UINT8_MAX = 255
-INT8_MAX = 127  # symmetric weights: -127..127, so that negating a quantised weight is exact
+ROUNDING_DAMPING = 0.01  # of the mean input energy, added to the inputs' Gram matrix so that it inverts stably
 IMAGE_SCALE = 1 / 255  # MNIST pixels are k/255
 PASS_THROUGH = ("Reshape", "Flatten")  # a layer whose input comes through these reads what they read
 
@@ -79,7 +85,8 @@ def quantize_model(fp32: dict[str, Path], int8: dict[str, Path], digits: np.ndar
     }
     return {
         "format": "QDQ (standard QuantizeLinear/DequantizeLinear around each Gemm)",
-        "weights": "int8, symmetric, one scale per output unit",
+        "weights": f"int8 in -{INT8_WEIGHT_MAX}..{INT8_WEIGHT_MAX} (7 bits), symmetric, one scale per output unit, "
+        "rounded by GPTQ against the layer's inputs on the calibration digits",
         "activations": "uint8, zero point 0; scale 1/255 for the image, else the largest value on the calibration digits / 255",
         "calibration": {
             "split": "train",
@@ -118,10 +125,15 @@ def quantize_graph(source: Path, target: Path, calibration: np.ndarray, role: st
             float_layers.append(layer.input[1].removesuffix(".weight"))
         else:
             scales[layer.input[0]] = origin
-    maxima = _calibrate(model, [name for name, origin in scales.items() if origin == "relu"], calibration)
-    scales = {name: IMAGE_SCALE if origin == "image" else _uint8_scale(maxima[name]) for name, origin in scales.items()}
+    activations = _activations(model, [name for name, origin in scales.items() if origin == "relu"], calibration)
+    activations.update({name: calibration.reshape(len(calibration), -1) for name, o in scales.items() if o == "image"})
+    scales = {
+        name: IMAGE_SCALE if origin == "image" else _uint8_scale(float(activations[name].max()))
+        for name, origin in scales.items()
+    }
+    layer_inputs = {name: _through_uint8(activations[name], scale) for name, scale in scales.items()}
 
-    _insert_qdq(graph, layers, scales, weights)
+    _insert_qdq(graph, layers, scales, weights, layer_inputs)
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as error:
@@ -197,8 +209,8 @@ def _origin(tensor: str, producers: dict) -> str | None:
     return "relu" if node.op_type == "Relu" else None
 
 
-def _calibrate(model, tensors: list[str], inputs: np.ndarray) -> dict[str, float]:
-    """The largest value each of ``tensors`` takes when the fp32 graph runs on ``inputs``."""
+def _activations(model, tensors: list[str], inputs: np.ndarray) -> dict[str, np.ndarray]:
+    """The values each of ``tensors`` takes when the fp32 graph runs on ``inputs``."""
     if not tensors:
         return {}
     probe = onnx.ModelProto()
@@ -208,7 +220,7 @@ def _calibrate(model, tensors: list[str], inputs: np.ndarray) -> dict[str, float
     session = open_graph(probe.SerializeToString())
     input_name = session.get_inputs()[0].name
     values = _run(session, input_name, np.ascontiguousarray(inputs, dtype=np.float32), tensors)
-    return {name: float(value.max()) for name, value in zip(tensors, values)}
+    return dict(zip(tensors, values))
 
 
 def _run(session, input_name: str, inputs: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
@@ -224,9 +236,40 @@ def _uint8_scale(largest: float) -> float:
     return largest / UINT8_MAX if largest > 0 else 1.0  # a unit that never fires: any scale holds its zeros
 
 
-def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict) -> None:
+def _through_uint8(values: np.ndarray, scale: float) -> np.ndarray:
+    """``values`` as a layer reads them after QuantizeLinear and DequantizeLinear, in float64."""
+    return np.clip(np.rint(values.astype(np.float64) / scale), 0, UINT8_MAX) * scale
+
+
+def _round_weights(weight: np.ndarray, scale: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """``weight [units, inputs]`` as integers in -INT8_WEIGHT_MAX..INT8_WEIGHT_MAX at ``scale [units]``,
+    rounded so that ``inputs [N, inputs] @ weight.T`` moves as little as it can (GPTQ).
+
+    With H the Gram matrix of the inputs and U the upper Cholesky factor of its inverse, rounding
+    input i leaves an error e; subtracting e * U[i, j] / U[i, i] from each weight j > i not yet rounded
+    is the least-squares correction of the outputs (the Optimal Brain Surgeon update).
+    """
+    gram = inputs.T @ inputs
+    silent = np.diag(gram) == 0  # inputs that never fire on the calibration digits: rounded as they are
+    gram[silent, silent] = 1.0
+    gram += ROUNDING_DAMPING * np.diag(gram).mean() * np.eye(len(gram))
+    order = np.argsort(-np.diag(gram), kind="stable")
+    pending = weight[:, order].astype(np.float64)
+    factor = np.linalg.cholesky(np.linalg.inv(gram[np.ix_(order, order)])).T
+    rounded = np.empty_like(pending)
+    for i in range(pending.shape[1]):
+        rounded[:, i] = np.clip(np.rint(pending[:, i] / scale), -INT8_WEIGHT_MAX, INT8_WEIGHT_MAX)
+        error = (pending[:, i] - rounded[:, i] * scale) / factor[i, i]
+        pending[:, i + 1 :] -= np.outer(error, factor[i, i + 1 :])
+    result = np.empty_like(rounded)
+    result[:, order] = rounded
+    return result
+
+
+def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, layer_inputs: dict) -> None:
     """Quantise each layer whose input has a scale: its input through QuantizeLinear/DequantizeLinear
-    (once per tensor, shared by the layers that read it), its weights and bias stored as integers."""
+    (once per tensor, shared by the layers that read it), its weights and bias stored as integers,
+    the weights rounded against ``layer_inputs[name]``, what the layer reads on the calibration digits."""
     added, after = [], {}
     for name, scale in scales.items():
         graph.initializer.extend(
@@ -257,7 +300,7 @@ def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict) ->
         weight = numpy_helper.to_array(weights[weight_name]).astype(np.float64)  # [units, inputs]
         bias = numpy_helper.to_array(weights[bias_name]).astype(np.float64)
         peak = np.abs(weight).max(axis=1)
-        weight_scale = np.where(peak > 0, peak / INT8_MAX, 1.0).astype(np.float32)
+        weight_scale = np.where(peak > 0, peak / INT8_WEIGHT_MAX, 1.0).astype(np.float32)
         bias_scale = (activation_scale * weight_scale).astype(np.float32)
         quantized_bias = np.round(bias / bias_scale)
         if np.abs(quantized_bias).max() >= 2**31:
@@ -265,7 +308,9 @@ def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict) ->
                 f"the bias of {layer.name!r} does not fit int32 at its scale; its activations' range is too narrow"
             )
         stored = {
-            weight_name: np.clip(np.round(weight / weight_scale[:, None]), -INT8_MAX, INT8_MAX).astype(np.int8),
+            weight_name: _round_weights(weight, weight_scale.astype(np.float64), layer_inputs[layer.input[0]]).astype(
+                np.int8
+            ),
             bias_name: quantized_bias.astype(np.int32),
         }
         for name, scale in ((weight_name, weight_scale), (bias_name, bias_scale)):

@@ -151,6 +151,22 @@ def _run_export(args) -> None:
     )
 
 
+def _add_quantize(sub) -> None:
+    p = sub.add_parser(
+        "quantize",
+        help="quantise a model folder's fp32 graphs again into its int8 graphs, with this version's recipe",
+    )
+    p.add_argument("model_dir", type=Path, help="folder with the fp32 graphs and manifest.json (no checkpoint needed)")
+    _add_data_arguments(p)
+    p.set_defaults(handler=_run_quantize)
+
+
+def _run_quantize(args) -> None:
+    from vaeport.training.export import requantize
+
+    requantize(args.model_dir, data_root=args.data_root, download=not args.no_download)
+
+
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="recompute a model folder's test metrics from its ONNX graphs")
     p.add_argument("model_dir", type=Path, help="folder with encoder.onnx, decoder.onnx and manifest.json")
@@ -356,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaeport {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_train, _add_export, _add_evaluate, _add_info, _add_bench, _add_demo, _add_web):
+    for add in (_add_train, _add_export, _add_quantize, _add_evaluate, _add_info, _add_bench, _add_demo, _add_web):
         add(sub)
     return parser
 
@@ -365,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMAND_EXTRAS = {
     "train": "train",
     "export": "train",
+    "quantize": "train",
     "evaluate": "cpu",
     "bench": "bench",
     "demo": "ui",
