@@ -14,7 +14,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from vaeport.benchmarks.engines import quiet_options
-from vaeport.benchmarks.measure import median_latency_ns
+from vaeport.benchmarks.timing import median_latency_ns
 from vaeport.runtime.sessions import open_graph
 
 SIZE = 1024  # M = K = N: large enough that the kernels, not call overhead, set the time
