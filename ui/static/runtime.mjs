@@ -34,8 +34,8 @@ export class InferenceError extends Error {
 export const WEIGHT_SUM_TOLERANCE = 1e-6; // how far a prior's weights may miss summing to 1, as in vaeport.runtime.prior
 
 /**
- * The ONNX contract (vaeport/contract.py) and the manifest's free-form records (RECORDS of
- * vaeport/runtime/manifest.py): a test holds them equal to Python's.
+ * The ONNX contract (vaeport.contract) and the manifest's free-form records (RECORDS of
+ * vaeport.runtime.manifest): a test holds them equal to Python's.
  */
 export const CONTRACT = {
   FORMAT_VERSION: 1,
