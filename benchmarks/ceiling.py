@@ -14,7 +14,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from vaeport.benchmarks.engines import quiet_options
-from vaeport.benchmarks.measure import median_latency_ns
+from vaeport.benchmarks.timing import median_latency_ns
 from vaeport.contract import INT8_WEIGHT_MAX
 from vaeport.runtime.sessions import open_graph
 

@@ -49,8 +49,9 @@ class TorchEngine(Engine):
     """
 
     def __init__(self, model_dir: Path, threads: int):
-        import vaeport.training  # noqa: F401  (sets PyTorch's OpenMP spin before torch loads)
+        from vaeport.training import use_short_openmp_spin
 
+        use_short_openmp_spin()  # as in training, before torch loads
         try:
             import torch
 

@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from vaeport.benchmarks.harness import bounded_number, demo_process, write_results
 from vaeport.benchmarks.machine import describe_machine
+from vaeport.contract import DIGITS
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_CLIENTS = 64
@@ -89,10 +90,10 @@ def _client_loop(client, index: int, deadline: float, decodes: int, recorder: Re
     deadline, finishing the cycle it is in."""
     from gradio_client import handle_file
 
-    digit = index % 10
+    turn = index
     while time.perf_counter() < deadline:
-        sampled = recorder.call(client, "/sample", digit, None)
-        digit = (digit + 1) % 10
+        sampled = recorder.call(client, "/sample", DIGITS[turn % len(DIGITS)], None)
+        turn += 1
         if sampled is None:
             continue
         *values, png = sampled
@@ -140,7 +141,7 @@ def run_load(url: str, clients: int, duration_s: float, decodes: int = DECODES_P
     return results
 
 
-def summarise(latencies_s: list[float], elapsed_s: float) -> dict:
+def call_stats(latencies_s: list[float], elapsed_s: float) -> dict:
     """Calls, calls per second over ``elapsed_s``, and latency percentiles in milliseconds."""
     if not latencies_s:
         return {"calls": 0}
@@ -157,7 +158,7 @@ def summarise(latencies_s: list[float], elapsed_s: float) -> dict:
 
 def _results(recorder: Recorder, clients: int, duration_s: float, elapsed_s: float) -> dict:
     by_endpoint = {
-        endpoint: summarise([latency for name, _, latency in recorder.calls if name == endpoint], elapsed_s)
+        endpoint: call_stats([latency for name, _, latency in recorder.calls if name == endpoint], elapsed_s)
         for endpoint in ENDPOINTS
     }
     errors = sum(recorder.errors.values())
@@ -165,7 +166,7 @@ def _results(recorder: Recorder, clients: int, duration_s: float, elapsed_s: flo
         "clients": clients,
         "duration_s": duration_s,
         "elapsed_s": elapsed_s,
-        "all": summarise([latency for _, _, latency in recorder.calls], elapsed_s),
+        "all": call_stats([latency for _, _, latency in recorder.calls], elapsed_s),
         "endpoints": by_endpoint,
         "errors": errors,
         "error_messages": dict(recorder.errors.most_common(10)),

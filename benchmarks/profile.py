@@ -84,7 +84,7 @@ def profile_cell(
             role: json.loads(Path(session.end_profiling()).read_text()) for role, session in subject.sessions.items()
         }
     roles = ("encoder", "decoder") if part == "roundtrip" else (part,)
-    result = summarize({role: traces[role] for role in roles}, WARMUP_CALLS, calls)
+    result = kernel_times({role: traces[role] for role in roles}, WARMUP_CALLS, calls)
     result.update(
         {
             "engine": engine,
@@ -113,7 +113,7 @@ def _call_for(call, seconds: float) -> int:
     return count
 
 
-def summarize(traces: dict[str, list], skip_runs: int, calls: int) -> dict:
+def kernel_times(traces: dict[str, list], skip_runs: int, calls: int) -> dict:
     """Kernel time per operator type and per node, per call, from onnxruntime traces (one per session).
 
     The first ``skip_runs`` runs of each session (the warm-up) are left out; ``calls`` runs remain.

@@ -11,8 +11,8 @@ from vaeport.benchmarks.ceiling import measure_ceilings
 from vaeport.benchmarks.engines import BASELINE, ENGINES, GPU_ENGINES, create, precision_of
 from vaeport.benchmarks.errors import BenchmarkError, EngineUnavailable
 from vaeport.benchmarks.machine import describe_machine, usable_cores
-from vaeport.benchmarks.measure import Cell, latency_summary, measure_setup, run_rounds, warm_up
 from vaeport.benchmarks.report import check_bars, write_report
+from vaeport.benchmarks.timing import Cell, latency_summary, measure_setup, run_rounds, warm_up
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 
 DEFAULT_BATCHES = (1, 8, 64, 512, 4096)

@@ -3,16 +3,19 @@
 Every key that some layer of vaeport reads is checked here, with its type and shape, so a
 damaged or hand-edited manifest fails when the model is loaded, with a ``ModelError`` that
 names the key, instead of deep inside the demo or the benchmark.
+
+The browser runtime (``ui/static/runtime.mjs``, ``checkManifest``) judges a manifest by the same
+rules and names the same key: both run the manifests of ``tests/fixtures/manifests``. Values are
+judged as JSON sees them, so ``true`` is not the number 1 here either.
 """
 
 import json
 import math
 
-from vaeport.contract import FORMAT_VERSION, GRAPH_FILES, IMAGE_SHAPE, MANIFEST_FILE, graph_io
+from vaeport.contract import DIGITS, FORMAT_VERSION, GRAPH_FILES, IMAGE_SHAPE, MANIFEST_FILE, graph_io
 from vaeport.runtime.errors import ManifestMismatchError, ModelError
 from vaeport.runtime.prior import Prior
 
-DIGITS = tuple(range(10))
 # Keys that hold free-form records (shown by ``vaeport info``, read by training tools): objects, nothing more.
 RECORDS = ("dataset", "evaluation", "quantization", "training", "versions")
 
@@ -37,24 +40,25 @@ def check_manifest(manifest, where: str) -> Prior:
     """
     if not isinstance(manifest, dict) or not manifest:
         raise ModelError(f"{where} is empty or not a JSON object; expected a vaeport manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if not _same_json(manifest.get("format_version"), FORMAT_VERSION):
         raise ModelError(
             f"{where} has format_version {manifest.get('format_version')!r}; this vaeport reads format_version {FORMAT_VERSION}"
         )
     latent_dim = manifest.get("latent_dim")
     if not _is_count(latent_dim):
         raise ModelError(f"{where} has latent_dim {latent_dim!r}; expected a positive whole number")
-    if manifest.get("image_shape") != list(IMAGE_SHAPE):
+    if not _same_json(manifest.get("image_shape"), list(IMAGE_SHAPE)):
         raise ModelError(f"{where} has image_shape {manifest.get('image_shape')!r}; expected {list(IMAGE_SHAPE)}")
     expected_io = graph_io(latent_dim)
-    if manifest.get("io") != expected_io:
+    if not _same_json(manifest.get("io"), expected_io):
         raise ManifestMismatchError(
             f"{where} has io {manifest.get('io')!r}; with its latent_dim {latent_dim} the contract expects {expected_io!r}"
         )
     _check_graphs(manifest.get("graphs"), where)
     _check_latent_stats(manifest.get("latent_stats"), latent_dim, where)
     _check_examples(manifest.get("examples"), latent_dim, where)
-    _check_metrics(manifest.get("metrics"), where)
+    if "metrics" in manifest:
+        _check_metrics(manifest["metrics"], where)
     for key in RECORDS:
         if key in manifest and not isinstance(manifest[key], dict):
             raise ModelError(f"{where} has {key} of type {type(manifest[key]).__name__}; expected a JSON object")
@@ -62,6 +66,17 @@ def check_manifest(manifest, where: str) -> Prior:
         return Prior.from_manifest(manifest)
     except ModelError as error:
         raise ModelError(f"{where}: {error}") from None
+
+
+def _same_json(value, expected) -> bool:
+    """Equal as JSON values: Python's ``==`` alone would take ``true`` for 1, JSON (and the browser) does not."""
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return value is expected
+    if isinstance(value, list) and isinstance(expected, list):
+        return len(value) == len(expected) and all(map(_same_json, value, expected))
+    if isinstance(value, dict) and isinstance(expected, dict):
+        return value.keys() == expected.keys() and all(_same_json(value[key], expected[key]) for key in value)
+    return type(value) not in (list, dict) and value == expected
 
 
 def _is_count(value) -> bool:
@@ -130,31 +145,31 @@ def _check_latent_stats(stats, latent_dim: int, where: str) -> None:
 
 
 def _check_examples(examples, latent_dim: int, where: str) -> None:
-    """One test digit per class, 0 to 9, each with the posterior ``mu`` and ``logvar`` of length D."""
+    """One test digit per class, each of ``DIGITS`` once, with the posterior ``mu`` and ``logvar`` of length D."""
+    span = f"{DIGITS[0]}-{DIGITS[-1]}"
     if not isinstance(examples, list) or len(examples) != len(DIGITS):
         raise ModelError(
-            f"{where} has examples {_short(examples)}; expected a list of {len(DIGITS)}, one per digit 0-9"
+            f"{where} has examples {_short(examples)}; expected a list of {len(DIGITS)}, one per digit {span}"
         )
     for index, example in enumerate(examples):
         key = f"examples[{index}]"
         if not isinstance(example, dict):
             raise ModelError(f"{where} has {key} {_short(example)}; expected an object with digit, mu and logvar")
+        digit = example.get("digit")
+        if isinstance(digit, bool) or digit not in DIGITS:
+            raise ModelError(f"{where} has {key}.digit {_short(digit)}; expected a digit {span}")
         for name in ("mu", "logvar"):
             if not _is_vector(example.get(name), latent_dim):
                 raise ModelError(
                     f"{where} has {key}.{name} {_short(example.get(name))}; expected {latent_dim} finite numbers"
                 )
-    digits = sorted(example.get("digit") for example in examples if isinstance(example.get("digit"), int))
-    if digits != list(DIGITS):
-        raise ModelError(
-            f"{where} has examples of digits {[e.get('digit') for e in examples]}; expected each of 0-9 once"
-        )
+    digits = [example["digit"] for example in examples]
+    if sorted(digits) != list(DIGITS):
+        raise ModelError(f"{where} has examples of digits {digits}; expected each digit {span} once")
 
 
 def _check_metrics(metrics, where: str) -> None:
-    """Test-set figures per precision: ``metrics.<precision>.<name>`` numbers (optional as a whole)."""
-    if metrics is None:
-        return
+    """Test-set figures per precision: ``metrics.<precision>.<name>`` numbers (the key may be left out)."""
     if not isinstance(metrics, dict) or not metrics:
         raise ModelError(f"{where} has metrics {_short(metrics)}; expected an object of figures per precision")
     for precision, values in metrics.items():

@@ -32,9 +32,9 @@ from vaeport.benchmarks.engines import (
     precision_of,
 )
 from vaeport.benchmarks.harness import CHROMIUM
-from vaeport.benchmarks.measure import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
-from vaeport.benchmarks.profile import MIN_CALLS, summarize
+from vaeport.benchmarks.profile import MIN_CALLS, kernel_times
 from vaeport.benchmarks.report import check_bars
+from vaeport.benchmarks.timing import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 from vaeport.cli import main
 from vaeport.contract import GRAPH_FILES, PRECISIONS
@@ -410,7 +410,7 @@ def test_profile_leaves_out_the_warm_up_runs():
     warm = [("gemm", "QGemm", 1000), ("exp", "Exp", 1000)]
     timed = [("gemm", "QGemm", 60), ("exp", "Exp", 20), ("rec", "Reciprocal", 20)]
     trace = run(0, warm) + run(200, warm) + run(400, timed) + run(600, timed) + run(800, timed)
-    result = summarize({"decoder": trace}, skip_runs=2, calls=3)
+    result = kernel_times({"decoder": trace}, skip_runs=2, calls=3)
     assert result["kernel_us"] == 100 and result["run_us"] == 100
     assert [(r["op_type"], r["us"], r["share"], r["nodes"]) for r in result["by_op_type"]] == [
         ("QGemm", 60, 0.6, 1),
@@ -510,10 +510,10 @@ def test_browser_benchmark_verdicts_say_what_limits_an_engine_that_falls_short()
 
 
 def test_load_summary_counts_calls_per_second_and_takes_percentiles_in_milliseconds():
-    assert load.summarise([0.1, 0.4, 0.3, 0.2], 2.0) == pytest.approx(
+    assert load.call_stats([0.1, 0.4, 0.3, 0.2], 2.0) == pytest.approx(
         {"calls": 4, "calls_per_s": 2.0, "p50_ms": 250.0, "p90_ms": 370.0, "p99_ms": 397.0, "max_ms": 400.0}
     )
-    assert load.summarise([], 2.0) == {"calls": 0}
+    assert load.call_stats([], 2.0) == {"calls": 0}
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,18 @@
 """The `vaeport` command as a user without every extra meets it."""
 
+import dataclasses
+import os
+import re
 import subprocess
 import sys
 
 import pytest
+
+from vaeport.cli import COMMAND_EXTRAS, build_parser
+
+COMMANDS = {"demo", "web", "info", "train", "export", "evaluate", "bench"}
+# Options of `vaeport train` that say where to read and write rather than how to train.
+TRAIN_RUN_OPTIONS = {"out", "data_root", "no_download"}
 
 BLOCK_IMPORT = """
 import builtins, sys
@@ -18,11 +27,32 @@ sys.exit(main({argv!r}))
 """
 
 
-def test_help_lists_every_command():
-    result = subprocess.run([sys.executable, "-m", "vaeport", "--help"], capture_output=True, text=True, timeout=60)
+def test_help_lists_exactly_the_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "vaeport", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 0
-    for command in ("train", "export", "evaluate", "info", "demo", "bench"):
-        assert command in result.stdout
+    assert sorted(re.findall(r"^ {4}(\S+) {2,}", result.stdout, re.MULTILINE)) == sorted(COMMANDS)
+    assert set(COMMAND_EXTRAS) == COMMANDS
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["export", "--help"]])
+def test_help_never_imports_torch(argv):
+    script = BLOCK_IMPORT.format(library="torch", argv=argv)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: vaeport" in result.stdout
+
+
+def test_train_has_one_option_per_train_config_field():
+    from vaeport.training.config import TrainConfig
+
+    given = vars(build_parser().parse_args(["train"])).keys() - {"command", "handler"}
+    assert given - TRAIN_RUN_OPTIONS == {field.name for field in dataclasses.fields(TrainConfig)}
 
 
 @pytest.mark.parametrize(

@@ -106,20 +106,6 @@ def test_a_manifest_whose_latent_size_differs_from_the_graphs_is_refused(model_d
         VAERuntime.load(model_dir, device="cpu")
 
 
-def test_a_manifest_whose_io_contradicts_its_latent_size_is_refused(model_dir):
-    edit_manifest(model_dir, lambda m: m.update(latent_dim=m["latent_dim"] + 1))
-    with pytest.raises(ManifestMismatchError, match="has io .* with its latent_dim"):
-        VAERuntime.load(model_dir, device="cpu")
-
-
-def test_a_manifest_with_other_output_names_is_refused(model_dir):
-    edit_manifest(
-        model_dir, lambda m: m["io"]["encoder"]["outputs"].update(mean=m["io"]["encoder"]["outputs"].pop("mu"))
-    )
-    with pytest.raises(ManifestMismatchError, match="has io"):
-        VAERuntime.load(model_dir, device="cpu")
-
-
 def test_a_graph_with_other_output_names_is_refused(model_dir):
     onnx = pytest.importorskip("onnx")
     path = model_dir / "encoder.onnx"
@@ -147,12 +133,6 @@ def test_a_graph_with_other_output_names_is_refused(model_dir):
             lambda d: edit_manifest(d, lambda m: m.update(format_version=99)),
             "format_version 99; this vaeport reads format_version 1",
         ),
-        (
-            lambda d: edit_manifest(d, lambda m: m.update(latent_dim="10")),
-            "latent_dim '10'; expected a positive whole number",
-        ),
-        (lambda d: edit_manifest(d, lambda m: m.update(image_shape=[3, 28, 28])), "image_shape"),
-        (lambda d: edit_manifest(d, lambda m: m["graphs"]["fp32"].pop("encoder")), "records no graphs.fp32.encoder"),
     ],
 )
 def test_a_broken_model_folder_gets_a_message_naming_the_problem(model_dir, break_it, message):
@@ -165,46 +145,6 @@ def test_a_missing_precision_lists_the_ones_there(model_dir):
     edit_manifest(model_dir, lambda m: m["graphs"].pop("int8"))
     with pytest.raises(ModelError, match=r"records no graphs.int8.encoder; it lists precisions \['fp32'\]"):
         VAERuntime.load(model_dir, device="cpu", precision="int8")
-
-
-# Every manifest key some layer reads, removed or garbled one at a time: (change, what the message names).
-BROKEN_KEYS = [
-    (lambda m: m.pop("latent_stats"), "has no latent_stats"),
-    (lambda m: m["latent_stats"].pop("max"), "has no latent_stats.max"),
-    (lambda m: m["latent_stats"]["min"].pop(), r"latent_stats.min \[.*; expected 10 finite numbers"),
-    (lambda m: m["latent_stats"].update(std="wide"), "latent_stats.std 'wide'; expected 10 finite numbers"),
-    (
-        lambda m: m["latent_stats"]["min"].__setitem__(2, 99.0),
-        r"latent_stats.min\[2\] = 99.0 above latent_stats.max\[2\]",
-    ),
-    (lambda m: m.pop("examples"), "has examples null; expected a list of 10"),
-    (lambda m: m["examples"].pop(), "expected a list of 10, one per digit 0-9"),
-    (lambda m: m["examples"][3].pop("logvar"), r"examples\[3\].logvar null; expected 10 finite numbers"),
-    (lambda m: m["examples"][3]["mu"].__setitem__(0, float("nan")), r"examples\[3\].mu .*; expected 10 finite numbers"),
-    (lambda m: m["examples"][3].update(digit=4), "examples of digits .*; expected each of 0-9 once"),
-    (
-        lambda m: m["graphs"]["fp32"]["decoder"].update(sha256="abc"),
-        "graphs.fp32.decoder.sha256 'abc'; expected 64 hexadecimal digits",
-    ),
-    (
-        lambda m: m["graphs"]["int8"]["encoder"].update(file="other.onnx"),
-        'graphs.int8.encoder.file .*; expected "encoder.int8.onnx"',
-    ),
-    (lambda m: m["graphs"]["fp32"]["encoder"].pop("bytes"), "graphs.fp32.encoder.bytes None; expected the file size"),
-    (
-        lambda m: m.update(metrics={"fp32": {"neg_elbo": "low"}}),
-        "metrics.fp32 .*; expected an object of finite numbers",
-    ),
-    (lambda m: m.update(training=[1, 2]), "training of type list; expected a JSON object"),
-    (lambda m: m.update(prior={"type": "flow"}), "prior.type must be 'gaussian_mixture'"),
-]
-
-
-@pytest.mark.parametrize("change, message", BROKEN_KEYS)
-def test_a_manifest_key_removed_or_garbled_is_refused_by_name(model_dir, change, message):
-    edit_manifest(model_dir, change)
-    with pytest.raises(ModelError, match=message):
-        VAERuntime.load(model_dir, device="cpu")
 
 
 @pytest.mark.parametrize("command", [["info"], ["demo", "--port", "7999"], ["evaluate"], ["web", "site"]])

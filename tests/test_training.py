@@ -26,10 +26,10 @@ from vaeport.training.errors import CheckpointError, ConfigError, DataError, Exp
 from vaeport.training.evaluate import evaluate_graphs, load_test_digits
 from vaeport.training.export import export
 from vaeport.training.loss import negative_elbo
-from vaeport.training.measure import bce_from_probabilities, summarize
 from vaeport.training.mnist_files import read_idx
 from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize, sample_prior
 from vaeport.training.onnx_weights import load_torch_modules
+from vaeport.training.quality import bce_from_probabilities, quality_metrics
 from vaeport.training.train import _kl_weight, train
 
 SMALL = dict(
@@ -194,7 +194,7 @@ def test_kl_warmup_rises_linearly_then_stays_at_one():
 
 def test_active_units_count_dimensions_whose_mean_varies():
     mu = torch.stack([torch.linspace(-1, 1, 100), torch.full((100,), 0.3), 0.05 * torch.linspace(-1, 1, 100)], dim=1)
-    metrics = summarize(np.ones(100), np.zeros(100), mu.numpy())
+    metrics = quality_metrics(np.ones(100), np.zeros(100), mu.numpy())
     assert metrics["active_units"] == 1  # only the first varies by more than 0.01 (variance 0.34 vs 0 and 0.0009)
     assert metrics["neg_elbo"] == pytest.approx(1.0)
 

@@ -288,6 +288,36 @@ def test_api_encode_reads_odd_image_modes_like_plain_greyscale(handlers, uploads
     )
 
 
+def test_api_encode_reads_a_float_tiff_with_values_from_0_to_1(handlers, vae, uploads):
+    canvas = seven(200)
+    path = uploads / "float.tif"
+    Image.fromarray(canvas.astype(np.float32) / 255.0, mode="F").save(path)
+    with Image.open(path) as written:
+        assert written.mode == "F"
+    expected_mu, _ = vae.encode(preprocess_drawing(canvas, ink="light"))
+    *values, image = handlers.api_encode({"path": str(path)})
+    np.testing.assert_allclose(values, expected_mu, atol=0.02)
+    np.testing.assert_array_equal(png(image), decoded(vae, values))
+
+
+@pytest.mark.parametrize(
+    "pixels, message",
+    [
+        (
+            seven(200).astype(np.float32),
+            "32-bit float pixels from 0 to 255; float images must hold values in \\[0, 1\\]",
+        ),
+        (np.full((50, 50), np.nan, np.float32), "32-bit float pixels that are NaN or infinite"),
+    ],
+    ids=["0-255", "nan"],
+)
+def test_api_encode_refuses_a_float_tiff_outside_0_to_1_by_name(handlers, uploads, pixels, message):
+    path = uploads / "float.tif"
+    Image.fromarray(pixels, mode="F").save(path)
+    with pytest.raises(gr.Error, match=message):
+        handlers.api_encode({"path": str(path)})
+
+
 def test_api_encode_explains_what_is_wrong_with_an_image(handlers, uploads, tmp_path):
     blank, text, huge, cut = (uploads / name for name in ("blank.png", "notes.png", "huge.png", "cut.png"))
     Image.new("L", (100, 100), 255).save(blank)

@@ -2,9 +2,9 @@
 
 from dataclasses import asdict, dataclass
 
+from vaeport.training.choices import ACTIVATIONS, PRIORS
 from vaeport.training.errors import ConfigError
-from vaeport.training.model import ACTIVATIONS, VAE
-from vaeport.training.prior import PRIORS
+from vaeport.training.model import VAE
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from vaeport.runtime import VAERuntime
 from vaeport.runtime.prior import Prior, gaussian_log_prob
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.errors import DataError, ModelFolderError
-from vaeport.training.measure import bce_from_probabilities, kl_to_standard_normal, summarize
 from vaeport.training.mnist_files import raw_folder, read_mnist, resolve_data_root, split_present, to_unit_floats
+from vaeport.training.quality import bce_from_probabilities, kl_to_standard_normal, quality_metrics
 
 EVAL_BATCH = 1000
 EVAL_SEED = 0
@@ -43,7 +43,7 @@ def measure_graphs(encode, decode, images: np.ndarray, prior: Prior | None = Non
         logvars.append(logvar)
     mu_all = np.concatenate(mus)
     return {
-        "metrics": summarize(np.concatenate(bce), np.concatenate(kl), mu_all),
+        "metrics": quality_metrics(np.concatenate(bce), np.concatenate(kl), mu_all),
         "mu": mu_all,
         "logvar": np.concatenate(logvars),
     }

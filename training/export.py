@@ -25,6 +25,7 @@ from vaeport.contract import (
     BATCH_DIM,
     DECODER_INPUT,
     DECODER_OUTPUT,
+    DIGITS,
     ENCODER_INPUT,
     ENCODER_OUTPUTS,
     FORMAT_VERSION,
@@ -95,7 +96,7 @@ def _check_parity(module: torch.nn.Module, path: Path, input_name: str, make_inp
 def _pick_examples(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> list[dict]:
     """One test digit per class: the one whose mu is nearest the class's mean mu (a typical digit)."""
     examples = []
-    for digit in range(10):
+    for digit in DIGITS:
         indices = np.flatnonzero(labels == digit)
         if len(indices) == 0:
             raise ExportError(f"the test digits used hold no {digit}; use more test digits (a larger --test-limit)")

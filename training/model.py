@@ -5,26 +5,29 @@ The decoder returns logits for training (BCE-with-logits is stable where a sigmo
 saturates); the exported decoder graph applies the logistic, as the contract asks.
 """
 
+import math
+
 import torch
 from torch import nn
 
+from vaeport.contract import IMAGE_SHAPE
+from vaeport.training.choices import ACTIVATIONS
 from vaeport.training.prior import build_prior
 
-IMAGE_PIXELS = 28 * 28
-ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
+IMAGE_PIXELS = math.prod(IMAGE_SHAPE)
 
 
 def _mlp(widths: list[int], activation: str, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width_in, width_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(width_in, width_out), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(width_in, width_out), getattr(nn, ACTIVATIONS[activation])()]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
 class Encoder(nn.Module):
-    """``image [N, 1, 28, 28]`` in [0, 1] -> ``mu, logvar [N, D]``."""
+    """``image [N, *IMAGE_SHAPE]`` in [0, 1] -> ``mu, logvar [N, D]``."""
 
     def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu", dropout: float = 0.0):
         super().__init__()
@@ -38,7 +41,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """``z [N, D]`` -> pixel logits ``[N, 1, 28, 28]``."""
+    """``z [N, D]`` -> pixel logits ``[N, *IMAGE_SHAPE]``."""
 
     def __init__(self, latent_dim: int, hidden: tuple[int, ...], activation: str = "relu", dropout: float = 0.0):
         super().__init__()
@@ -47,7 +50,7 @@ class Decoder(nn.Module):
         self.out = nn.Linear(widths[-1], IMAGE_PIXELS)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(z)).view(-1, 1, 28, 28)
+        return self.out(self.body(z)).view(-1, *IMAGE_SHAPE)
 
 
 class DecoderProbabilities(nn.Module):

@@ -28,12 +28,13 @@ def plot_loss_curve(history: list[dict], path: Path) -> None:
 
 
 def save_digit_grid(images: np.ndarray, path: Path, title: str, columns: int = 10) -> None:
-    """``images [N, 28, 28]`` in [0, 1] as a grid, white on black like MNIST."""
+    """``images [N, H, W]`` in [0, 1] as a grid, white on black like MNIST."""
     rows = -(-len(images) // columns)
-    grid = np.zeros((rows * 28, columns * 28), dtype=np.float32)
+    height, width = images.shape[1:]
+    grid = np.zeros((rows * height, columns * width), dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        grid[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28] = image
+        grid[r * height : (r + 1) * height, c * width : (c + 1) * width] = image
     fig = plt.figure(figsize=(columns * 0.6, rows * 0.6 + 0.4))
     plt.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     plt.title(title, fontsize=9)

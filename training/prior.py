@@ -19,9 +19,9 @@ import math
 import torch
 from torch import nn
 
+from vaeport.contract import IMAGE_SHAPE
 from vaeport.runtime.prior import LOG_2PI, STANDARD_NORMAL
-
-PRIORS = ("standard", "mog", "vamp")
+from vaeport.training.choices import PRIORS
 
 
 def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -64,7 +64,7 @@ class PseudoInputs(nn.Module):
 
     def __init__(self, components: int):
         super().__init__()
-        self.pixels = nn.Parameter(torch.full((components, 1, 28, 28), 0.05))
+        self.pixels = nn.Parameter(torch.full((components, *IMAGE_SHAPE), 0.05))
 
     def images(self) -> torch.Tensor:
         return torch.clamp(self.pixels, 0.0, 1.0)

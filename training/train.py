@@ -8,14 +8,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from vaeport.contract import IMAGE_SHAPE
 from vaeport.training.checkpoint import save_checkpoint
 from vaeport.training.config import TrainConfig
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import ConfigError
 from vaeport.training.loss import negative_elbo
-from vaeport.training.measure import summarize
 from vaeport.training.model import VAE, sample_prior
 from vaeport.training.plots import plot_loss_curve, save_digit_grid
+from vaeport.training.quality import quality_metrics
 
 EVAL_BATCH = 1000
 GRID_DIGITS = 50
@@ -38,7 +39,7 @@ def evaluate(model: VAE, images: torch.Tensor, seed: int) -> dict:
         bce.append(batch_bce)
         kl.append(batch_kl)
         mu_all.append(mu)
-    return summarize(torch.cat(bce).numpy(), torch.cat(kl).numpy(), torch.cat(mu_all).numpy())
+    return quality_metrics(torch.cat(bce).numpy(), torch.cat(kl).numpy(), torch.cat(mu_all).numpy())
 
 
 def _kl_weight(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
@@ -160,7 +161,7 @@ def _write_figures(
     originals = test_images[:GRID_DIGITS]
     mu, _ = model.encoder(originals)
     reconstructions = torch.sigmoid(model.decoder(mu))
-    pairs = torch.stack([originals, reconstructions], dim=1).view(-1, 28, 28)[: 2 * GRID_DIGITS]
+    pairs = torch.stack([originals, reconstructions], dim=1).view(-1, *IMAGE_SHAPE[1:])[: 2 * GRID_DIGITS]
     save_digit_grid(
         pairs.numpy(), out_dir / "reconstructions.png", "test digits (left) and reconstructions from mu (right)"
     )
@@ -170,4 +171,4 @@ def _write_figures(
         if model.prior is None
         else f"samples from the learned prior ({config.prior}, {config.prior_components} components)"
     )
-    save_digit_grid(torch.sigmoid(model.decoder(z)).view(-1, 28, 28).numpy(), out_dir / "samples.png", title)
+    save_digit_grid(torch.sigmoid(model.decoder(z)).view(-1, *IMAGE_SHAPE[1:]).numpy(), out_dir / "samples.png", title)

@@ -25,6 +25,7 @@ import numpy as np
 from gradio.processing_utils import save_img_array_to_cache
 from gradio.utils import get_upload_folder
 
+from vaeport.contract import DIGITS
 from vaeport.errors import VaeportError
 from vaeport.runtime import EmptyDrawingError, preprocess_drawing
 from vaeport.ui.errors import DemoInputError
@@ -236,5 +237,5 @@ class DemoHandlers:
 
     def _digit_number(self, value, name: str) -> int:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or value not in self.examples:
-            raise DemoInputError(f"{name} must be a whole number from 0 to 9; got {value!r}")
+            raise DemoInputError(f"{name} must be a whole number from {DIGITS[0]} to {DIGITS[-1]}; got {value!r}")
         return int(value)

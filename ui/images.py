@@ -54,7 +54,9 @@ def read_image(path) -> np.ndarray:
     """An uploaded image file as pixels for ``preprocess_drawing``: RGBA when it has transparency, else greyscale.
 
     The size is checked from the header before any pixel is decoded, so a small file that
-    unpacks to an enormous image is refused instead of filling the server's memory.
+    unpacks to an enormous image is refused instead of filling the server's memory. An image of
+    32-bit floats (a TIFF, Pillow's mode "F") is read as its floats, which must lie in [0, 1]:
+    Pillow's conversion to 8-bit would clip them, so that 0..1 became 0 or 1 of 255, a blank page.
     """
     too_large = f"at most {MAX_CANVAS_SIDE} pixels on a side are accepted"
     try:
@@ -68,7 +70,26 @@ def read_image(path) -> np.ndarray:
         if max(width, height) > MAX_CANVAS_SIDE:
             raise DemoInputError(f"the image is {width}x{height} pixels; {too_large}")
         has_alpha = "A" in image.getbands() or "transparency" in image.info
+        floats = image.mode == "F"
         try:
-            return np.asarray(image.convert("RGBA" if has_alpha else "L"))
+            pixels = (
+                np.asarray(image, dtype=np.float32)
+                if floats
+                else np.asarray(image.convert("RGBA" if has_alpha else "L"))
+            )
         except (OSError, ValueError):
             raise DemoInputError("the image file is damaged or in a form that cannot be decoded") from None
+    if floats:
+        _check_unit_floats(pixels)
+    return pixels
+
+
+def _check_unit_floats(pixels: np.ndarray) -> None:
+    if not np.isfinite(pixels).all():
+        raise DemoInputError("the image holds 32-bit float pixels that are NaN or infinite; expected values in [0, 1]")
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < 0.0 or high > 1.0:
+        raise DemoInputError(
+            f"the image holds 32-bit float pixels from {low:g} to {high:g}; float images must hold values in [0, 1] "
+            "(or send an 8-bit image)"
+        )

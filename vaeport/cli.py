@@ -5,12 +5,14 @@ the base install; each handler imports its layer when it runs.
 """
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from vaeport import __version__
 from vaeport.contract import PRECISIONS
 from vaeport.errors import VaeportError
+from vaeport.training.choices import ACTIVATIONS, PRIORS
 
 
 def _positive_int(text: str) -> int:
@@ -58,7 +60,7 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--hidden", type=_positive_ints, default=None, help="encoder widths, such as 512,256; the decoder mirrors them"
     )
-    p.add_argument("--activation", choices=("relu", "silu", "elu", "gelu"), default=None)
+    p.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None)
     p.add_argument("--weight-decay", type=float, default=None, help="decoupled weight decay (AdamW)")
     p.add_argument("--dropout", type=float, default=None, help="dropout after each hidden layer while training")
     p.add_argument(
@@ -69,7 +71,7 @@ def _add_train(sub) -> None:
     )
     p.add_argument(
         "--prior",
-        choices=("standard", "mog", "vamp"),
+        choices=PRIORS,
         default=None,
         help="the prior p(z): standard normal N(0, I), a mixture of learned Gaussians (mog), or a VampPrior over learned pseudo-inputs (vamp)",
     )
@@ -95,36 +97,17 @@ def _add_train(sub) -> None:
 
 
 def train_config(args):
-    """The TrainConfig that `vaeport train` runs: the defaults with the options given."""
+    """The TrainConfig that `vaeport train` runs: the defaults with the options given (one option per field)."""
     from vaeport.training.config import TrainConfig
 
-    overrides = {
-        name: getattr(args, name)
-        for name in (
-            "epochs",
-            "batch_size",
-            "lr",
-            "latent_dim",
-            "hidden",
-            "activation",
-            "weight_decay",
-            "dropout",
-            "kl_warmup_epochs",
-            "ema_decay",
-            "prior",
-            "prior_components",
-            "prior_weight_decay",
-            "seed",
-            "threads",
-            "train_limit",
-            "test_limit",
-        )
-        if getattr(args, name) is not None
-    }
-    return TrainConfig(**overrides)
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{name: value for name, value in given.items() if value is not None})
 
 
 def _run_train(args) -> None:
+    from vaeport.training import use_short_openmp_spin
+
+    use_short_openmp_spin()
     from vaeport.training.train import train
 
     train(train_config(args), out_dir=args.out, data_root=args.data_root, download=not args.no_download)
@@ -144,6 +127,9 @@ def _add_export(sub) -> None:
 
 
 def _run_export(args) -> None:
+    from vaeport.training import use_short_openmp_spin
+
+    use_short_openmp_spin()
     from vaeport.training.export import export
 
     export(

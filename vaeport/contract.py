@@ -9,6 +9,7 @@ from pathlib import Path
 FORMAT_VERSION = 1
 IMAGE_SHAPE = (1, 28, 28)
 BATCH_DIM = "N"
+DIGITS = tuple(range(10))  # MNIST's classes; the manifest holds one example of each
 
 ENCODER_INPUT = "image"
 ENCODER_OUTPUTS = ("mu", "logvar")

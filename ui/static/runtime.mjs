@@ -1,14 +1,16 @@
 // vaeport's browser runtime: the browser's counterpart of the Python package vaeport.runtime.
 //
 // It loads a model folder's manifest.json and the encoder and decoder graphs of one precision,
-// refuses any graph whose SHA-256 differs from the manifest's, checks the graphs' inputs, outputs
-// and latent size against the manifest, and then offers encode, decode, drawing preprocessing,
-// sampling (from a digit's posterior and from the model's prior) and interpolation.
+// checks the manifest by the rules of vaeport.runtime.manifest (the same verdict on every manifest,
+// naming the same key), refuses any graph whose SHA-256 differs from the manifest's, checks the
+// graphs' inputs, outputs and latent size against the manifest, and then offers encode, decode,
+// drawing preprocessing, sampling (from a digit's posterior and from the model's prior) and
+// interpolation.
 //
-// Everything the model is about (latent size, image size, file names, input and output names,
-// examples, the prior) is read from the manifest. onnxruntime-web is passed in, so the
-// same module runs in the page (onnxruntime-web from a CDN or a local copy) and in Node's tests.
-// It touches no DOM.
+// What the model is about (latent size, examples, the prior) is read from the manifest, which must
+// follow the ONNX contract (CONTRACT: image shape, file, input and output names). onnxruntime-web is
+// passed in, so the same module runs in the page (onnxruntime-web from a CDN or a local copy) and
+// in Node's tests. It touches no DOM.
 
 export class ModelError extends Error {
   name = 'ModelError';
@@ -29,8 +31,39 @@ export class InferenceError extends Error {
   name = 'InferenceError';
 }
 
-const ROLES = ['encoder', 'decoder'];
 export const WEIGHT_SUM_TOLERANCE = 1e-6; // how far a prior's weights may miss summing to 1, as in vaeport.runtime.prior
+
+/**
+ * The ONNX contract (vaeport.contract) and the manifest's free-form records (RECORDS of
+ * vaeport.runtime.manifest): a test holds them equal to Python's.
+ */
+export const CONTRACT = {
+  FORMAT_VERSION: 1,
+  IMAGE_SHAPE: [1, 28, 28],
+  BATCH_DIM: 'N',
+  DIGITS: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  ENCODER_INPUT: 'image',
+  ENCODER_OUTPUTS: ['mu', 'logvar'],
+  DECODER_INPUT: 'z',
+  DECODER_OUTPUT: 'image',
+  GRAPH_FILES: {
+    fp32: {encoder: 'encoder.onnx', decoder: 'decoder.onnx'},
+    int8: {encoder: 'encoder.int8.onnx', decoder: 'decoder.int8.onnx'},
+  },
+  RECORDS: ['dataset', 'evaluation', 'quantization', 'training', 'versions'],
+};
+const ROLES = ['encoder', 'decoder'];
+
+/** Input and output names and shapes of both graphs, as the manifest's ``io`` records them (graph_io in Python). */
+export function graphIo(latentDim) {
+  const {BATCH_DIM, IMAGE_SHAPE, ENCODER_INPUT, ENCODER_OUTPUTS, DECODER_INPUT, DECODER_OUTPUT} = CONTRACT;
+  const image = [BATCH_DIM, ...IMAGE_SHAPE];
+  const latent = [BATCH_DIM, latentDim];
+  return {
+    encoder: {inputs: {[ENCODER_INPUT]: image}, outputs: Object.fromEntries(ENCODER_OUTPUTS.map((name) => [name, latent]))},
+    decoder: {inputs: {[DECODER_INPUT]: latent}, outputs: {[DECODER_OUTPUT]: image}},
+  };
+}
 
 /** Hex SHA-256 of bytes, with Web Crypto (in the page and in Node alike). */
 export async function sha256Hex(bytes) {
@@ -43,64 +76,144 @@ function describe(value) {
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isCount = (value) => Number.isInteger(value) && value >= 1;
+
 function isVector(value, length) {
   return Array.isArray(value) && value.length === length && value.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
 
-/** The parts of the manifest this runtime reads, checked; a ModelError names the key that is wrong. */
-export function checkManifest(manifest, precision) {
-  const where = 'manifest.json';
-  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    throw new ModelError(`${where} is not a JSON object; expected a vaeport manifest`);
+/** Equal as JSON values, whatever the order of object keys. */
+function sameJson(value, expected) {
+  if (Array.isArray(value) && Array.isArray(expected)) {
+    return value.length === expected.length && value.every((item, index) => sameJson(item, expected[index]));
   }
-  const d = manifest.latent_dim;
-  if (!Number.isInteger(d) || d < 1) {
-    throw new ModelError(`${where} has latent_dim ${describe(d)}; expected a positive whole number`);
+  if (isObject(value) && isObject(expected)) {
+    const keys = Object.keys(value);
+    return keys.length === Object.keys(expected).length && keys.every((key) => Object.hasOwn(expected, key) && sameJson(value[key], expected[key]));
   }
-  const shape = manifest.image_shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || shape[0] !== 1 || shape[1] !== shape[2] || !Number.isInteger(shape[1])) {
-    throw new ModelError(`${where} has image_shape ${describe(shape)}; expected one square channel, [1, side, side]`);
-  }
-  for (const role of ROLES) {
-    const io = manifest.io?.[role];
-    if (!io?.inputs || !io?.outputs || typeof io.inputs !== 'object' || typeof io.outputs !== 'object') {
-      throw new ModelError(`${where} has no io.${role} with inputs and outputs`);
-    }
-    const entry = manifest.graphs?.[precision]?.[role];
-    if (!entry || typeof entry.file !== 'string' || !/^[0-9a-f]{64}$/i.test(entry.sha256 ?? '')) {
-      const offered = Object.keys(manifest.graphs ?? {});
-      throw new ModelError(
-        `${where} has no graphs.${precision}.${role} with a file name and a SHA-256; it offers precisions ${describe(offered)}`,
-      );
-    }
-  }
-  const examples = manifest.examples;
-  if (!Array.isArray(examples) || examples.length === 0) {
-    throw new ModelError(`${where} has examples ${describe(examples)}; expected a list of example digits`);
-  }
-  examples.forEach((example, index) => {
-    if (!Number.isInteger(example?.digit)) {
-      throw new ModelError(`${where} has examples[${index}].digit ${describe(example?.digit)}; expected a whole number`);
-    }
-    for (const name of ['mu', 'logvar']) {
-      if (!isVector(example?.[name], d)) {
-        throw new ModelError(`${where} has examples[${index}].${name} ${describe(example?.[name])}; expected ${d} finite numbers`);
-      }
-    }
-  });
-  Prior.fromManifest(manifest);
+  return value === expected;
 }
 
-/** The input and output names of ``session`` must be the manifest's, and every fixed dimension its size. */
-function checkGraph(session, role, file, manifest) {
-  const io = manifest.io[role];
+/**
+ * The model's prior, once every key of ``manifest`` is checked; else a ModelError (a
+ * ManifestMismatchError for ``io``) naming the first key that is missing or malformed. The rules
+ * are vaeport.runtime.manifest's, and both runtimes run the manifests of tests/fixtures/manifests.
+ * ``where`` names the file in messages.
+ */
+export function checkManifest(manifest, where = 'manifest.json') {
+  if (!isObject(manifest) || Object.keys(manifest).length === 0) {
+    throw new ModelError(`${where} is empty or not a JSON object; expected a vaeport manifest`);
+  }
+  const {FORMAT_VERSION, IMAGE_SHAPE, RECORDS} = CONTRACT;
+  if (manifest.format_version !== FORMAT_VERSION) {
+    throw new ModelError(`${where} has format_version ${describe(manifest.format_version)}; this vaeport reads format_version ${FORMAT_VERSION}`);
+  }
+  const d = manifest.latent_dim;
+  if (!isCount(d)) throw new ModelError(`${where} has latent_dim ${describe(d)}; expected a positive whole number`);
+  if (!sameJson(manifest.image_shape, IMAGE_SHAPE)) {
+    throw new ModelError(`${where} has image_shape ${describe(manifest.image_shape)}; expected ${describe(IMAGE_SHAPE)}`);
+  }
+  const io = graphIo(d);
+  if (!sameJson(manifest.io, io)) {
+    throw new ManifestMismatchError(`${where} has io ${describe(manifest.io)}; with its latent_dim ${d} the contract expects ${describe(io)}`);
+  }
+  checkGraphs(manifest.graphs, where);
+  checkLatentStats(manifest.latent_stats, d, where);
+  checkExamples(manifest.examples, d, where);
+  if (Object.hasOwn(manifest, 'metrics')) checkMetrics(manifest.metrics, where);
+  for (const key of RECORDS) {
+    if (Object.hasOwn(manifest, key) && !isObject(manifest[key])) {
+      throw new ModelError(`${where} has ${key} ${describe(manifest[key])}; expected a JSON object`);
+    }
+  }
+  return Prior.fromManifest(manifest, where);
+}
+
+/** ``graphs.<precision>.<role>``: the contract's file name, a hex SHA-256 and a size in bytes, for each precision there. */
+function checkGraphs(graphs, where) {
+  const precisions = Object.keys(CONTRACT.GRAPH_FILES);
+  if (!isObject(graphs) || !precisions.some((precision) => Object.hasOwn(graphs, precision))) {
+    throw new ModelError(`${where} has no graphs section; expected graphs.<precision>.<role> with file, sha256 and bytes`);
+  }
+  for (const precision of precisions.filter((name) => Object.hasOwn(graphs, name))) {
+    for (const role of ROLES) {
+      const key = `graphs.${precision}.${role}`;
+      const entry = isObject(graphs[precision]) ? graphs[precision][role] : undefined;
+      if (!isObject(entry)) throw new ModelError(`${where} records no ${key}; expected an object with file, sha256 and bytes`);
+      const file = CONTRACT.GRAPH_FILES[precision][role];
+      if (entry.file !== file) throw new ModelError(`${where} has ${key}.file ${describe(entry.file)}; expected "${file}"`);
+      if (typeof entry.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(entry.sha256)) {
+        throw new ModelError(`${where} has ${key}.sha256 ${describe(entry.sha256)}; expected 64 hexadecimal digits`);
+      }
+      if (!isCount(entry.bytes)) {
+        throw new ModelError(`${where} has ${key}.bytes ${describe(entry.bytes)}; expected the file size, a positive whole number`);
+      }
+    }
+  }
+}
+
+/** Per-dimension statistics of mu over the test set; ``min`` and ``max`` set the sliders' ranges. */
+function checkLatentStats(stats, d, where) {
+  if (!isObject(stats)) throw new ModelError(`${where} has no latent_stats; expected per-dimension statistics of mu (min, max, ...)`);
+  for (const name of ['min', 'max']) {
+    if (!Object.hasOwn(stats, name)) throw new ModelError(`${where} has no latent_stats.${name}; expected ${d} numbers, one per latent dimension`);
+  }
+  for (const [name, values] of Object.entries(stats)) {
+    if (!isVector(values, d)) {
+      throw new ModelError(`${where} has latent_stats.${name} ${describe(values)}; expected ${d} finite numbers, one per latent dimension`);
+    }
+  }
+  stats.min.forEach((low, index) => {
+    if (low > stats.max[index]) {
+      throw new ModelError(`${where} has latent_stats.min[${index}] = ${low} above latent_stats.max[${index}] = ${stats.max[index]}`);
+    }
+  });
+}
+
+/** One test digit per class, each of CONTRACT.DIGITS once, with the posterior ``mu`` and ``logvar`` of length D. */
+function checkExamples(examples, d, where) {
+  const {DIGITS} = CONTRACT;
+  const span = `${DIGITS[0]}-${DIGITS.at(-1)}`;
+  if (!Array.isArray(examples) || examples.length !== DIGITS.length) {
+    throw new ModelError(`${where} has examples ${describe(examples)}; expected a list of ${DIGITS.length}, one per digit ${span}`);
+  }
+  examples.forEach((example, index) => {
+    const key = `examples[${index}]`;
+    if (!isObject(example)) throw new ModelError(`${where} has ${key} ${describe(example)}; expected an object with digit, mu and logvar`);
+    if (!DIGITS.includes(example.digit)) throw new ModelError(`${where} has ${key}.digit ${describe(example.digit)}; expected a digit ${span}`);
+    for (const name of ['mu', 'logvar']) {
+      if (!isVector(example[name], d)) throw new ModelError(`${where} has ${key}.${name} ${describe(example[name])}; expected ${d} finite numbers`);
+    }
+  });
+  const digits = examples.map((example) => example.digit);
+  if (!sameJson([...digits].sort((a, b) => a - b), DIGITS)) {
+    throw new ModelError(`${where} has examples of digits ${describe(digits)}; expected each digit ${span} once`);
+  }
+}
+
+/** Test-set figures per precision: ``metrics.<precision>.<name>`` numbers (the key may be left out). */
+function checkMetrics(metrics, where) {
+  if (!isObject(metrics) || Object.keys(metrics).length === 0) {
+    throw new ModelError(`${where} has metrics ${describe(metrics)}; expected an object of figures per precision`);
+  }
+  for (const [precision, values] of Object.entries(metrics)) {
+    if (!isObject(values) || !isVector(Object.values(values), Object.keys(values).length)) {
+      throw new ModelError(`${where} has metrics.${precision} ${describe(values)}; expected an object of finite numbers`);
+    }
+  }
+}
+
+/** The input and output names of ``session`` must be the contract's, and every fixed dimension its size. */
+function checkGraph(session, role, file, latentDim) {
+  const io = graphIo(latentDim)[role];
   for (const [kind, names, metadata] of [
     ['inputs', session.inputNames, session.inputMetadata],
     ['outputs', session.outputNames, session.outputMetadata],
   ]) {
     const expected = Object.keys(io[kind]);
     if (names.join() !== expected.join()) {
-      throw new ManifestMismatchError(`${file} has ${kind} ${describe(names)}; the manifest expects ${describe(expected)}`);
+      throw new ManifestMismatchError(`${file} has ${kind} ${describe(names)}; the manifest and the contract expect ${describe(expected)}`);
     }
     for (const [index, name] of names.entries()) {
       const want = io[kind][name];
@@ -113,7 +226,7 @@ function checkGraph(session, role, file, manifest) {
       if (shape.length !== want.length || !shape.every((got, i) => fixed(got, want[i]))) {
         throw new ManifestMismatchError(
           `${file} ${kind.slice(0, -1)} '${name}' has shape ${describe(shape)}; the manifest expects ${describe(want)} ` +
-            `(latent_dim ${manifest.latent_dim}, a symbolic batch dimension)`,
+            `(latent_dim ${latentDim}, a symbolic batch dimension)`,
         );
       }
     }
@@ -122,16 +235,22 @@ function checkGraph(session, role, file, manifest) {
 
 /**
  * Load a model folder: ``read(fileName)`` resolves to the bytes of a file in it (a fetch in the page,
- * a file read in Node). ``precision`` is a key of the manifest's ``graphs``, "fp32" or "int8".
+ * a file read in Node). ``precision`` is "fp32" or "int8", a precision the manifest's ``graphs`` records.
  */
 export async function loadModel(ort, {read, manifestFile = 'manifest.json', precision = 'fp32'}) {
+  const precisions = Object.keys(CONTRACT.GRAPH_FILES);
+  if (!precisions.includes(precision)) throw new InputError(`precision must be one of ${describe(precisions)}; got ${describe(precision)}`);
   let manifest;
   try {
     manifest = JSON.parse(new TextDecoder().decode(await read(manifestFile)));
   } catch (error) {
     throw new ModelError(`${manifestFile} could not be read as JSON (${error.message})`);
   }
-  checkManifest(manifest, precision);
+  const prior = checkManifest(manifest, manifestFile);
+  if (!Object.hasOwn(manifest.graphs, precision)) {
+    const recorded = Object.keys(manifest.graphs).filter((name) => precisions.includes(name)).sort();
+    throw new ModelError(`${manifestFile} records no graphs.${precision}.encoder; it lists precisions ${describe(recorded)}`);
+  }
   const sessions = {};
   for (const role of ROLES) {
     const {file, sha256} = manifest.graphs[precision][role];
@@ -147,22 +266,23 @@ export async function loadModel(ort, {read, manifestFile = 'manifest.json', prec
     } catch (error) {
       throw new ModelError(`onnxruntime-web could not load ${file}: ${error.message}`);
     }
-    checkGraph(sessions[role], role, file, manifest);
+    checkGraph(sessions[role], role, file, manifest.latent_dim);
   }
-  return new VaeModel(ort, manifest, precision, sessions);
+  return new VaeModel(ort, manifest, prior, precision, sessions);
 }
 
-/** A loaded model: the two sessions and the manifest they were checked against. */
+/** A loaded model: the two sessions, the manifest they were checked against and the prior it describes. */
 export class VaeModel {
-  constructor(ort, manifest, precision, sessions) {
+  constructor(ort, manifest, prior, precision, sessions) {
     this.ort = ort;
     this.manifest = manifest;
+    this.prior = prior;
     this.precision = precision;
     this.sessions = sessions;
     this.latentDim = manifest.latent_dim;
+    this.io = graphIo(this.latentDim);
     this.imageShape = manifest.image_shape;
     this.pixels = manifest.image_shape.reduce((a, b) => a * b, 1);
-    this.prior = Prior.fromManifest(manifest);
   }
 
   async #run(role, feeds) {
@@ -178,8 +298,8 @@ export class VaeModel {
   async encode(images, n = 1) {
     const data = toFloat32(images, n * this.pixels, `images (${n} of ${this.imageShape.join('x')} pixels)`);
     if (data.some((v) => !(v >= 0 && v <= 1))) throw new InputError('images must hold pixels in [0, 1]');
-    const [name] = Object.keys(this.manifest.io.encoder.inputs);
-    const [muName, logvarName] = Object.keys(this.manifest.io.encoder.outputs);
+    const [name] = Object.keys(this.io.encoder.inputs);
+    const [muName, logvarName] = Object.keys(this.io.encoder.outputs);
     const out = await this.#run('encoder', {[name]: new this.ort.Tensor('float32', data, [n, ...this.imageShape])});
     return {mu: out[muName].data, logvar: out[logvarName].data};
   }
@@ -188,8 +308,8 @@ export class VaeModel {
   async decode(z, n = 1) {
     const data = toFloat32(z, n * this.latentDim, `z (${n} latent vector(s) of ${this.latentDim} values)`);
     if (data.some((v) => !Number.isFinite(v))) throw new InputError('z must hold finite numbers');
-    const [name] = Object.keys(this.manifest.io.decoder.inputs);
-    const [output] = Object.keys(this.manifest.io.decoder.outputs);
+    const [name] = Object.keys(this.io.decoder.inputs);
+    const [output] = Object.keys(this.io.decoder.outputs);
     const out = await this.#run('decoder', {[name]: new this.ort.Tensor('float32', data, [n, this.latentDim])});
     return out[output].data;
   }
@@ -266,30 +386,39 @@ export class Prior {
     this.cumulative = weights.map((w) => (running += w / total));
   }
 
-  static fromManifest(manifest) {
+  /**
+   * The manifest's ``prior`` section, checked by the rules of vaeport.runtime.prior, for the
+   * manifest's ``latent_dim`` (which checkManifest checks first); N(0, I) when there is none.
+   */
+  static fromManifest(manifest, where = 'manifest.json') {
     const d = manifest.latent_dim;
+    if (!Object.hasOwn(manifest, 'prior')) return new Prior([1], [new Array(d).fill(0)], [new Array(d).fill(0)]);
     const prior = manifest.prior;
-    if (prior === undefined) {
-      return new Prior([1], [new Array(d).fill(0)], [new Array(d).fill(0)]);
+    if (!isObject(prior)) {
+      throw new ModelError(`${where} has prior ${describe(prior)}; expected an object with type, weights, means, logvars and description`);
     }
-    if (prior?.type !== 'gaussian_mixture') {
-      throw new ModelError(`manifest.json has prior.type ${describe(prior?.type)}; this runtime reads "gaussian_mixture"`);
+    if (prior.type !== 'gaussian_mixture') {
+      throw new ModelError(`${where} has prior.type ${describe(prior.type)}; this runtime reads "gaussian_mixture"`);
     }
-    const k = prior.weights?.length;
-    if (!isVector(prior.weights, k) || k < 1 || prior.weights.some((w) => w <= 0)) {
-      throw new ModelError(`manifest.json has prior.weights ${describe(prior.weights)}; expected one or more positive numbers`);
+    if (typeof prior.description !== 'string') {
+      throw new ModelError(`${where} has prior.description ${describe(prior.description)}; expected a string`);
     }
-    const total = prior.weights.reduce((a, b) => a + b, 0);
+    const weights = prior.weights;
+    const k = Array.isArray(weights) ? weights.length : 0;
+    if (k === 0 || !isVector(weights, k) || weights.some((w) => w <= 0)) {
+      throw new ModelError(`${where} has prior.weights ${describe(weights)}; expected one or more positive numbers, one per component`);
+    }
+    const total = weights.reduce((a, b) => a + b, 0);
     if (Math.abs(total - 1) > WEIGHT_SUM_TOLERANCE) {
-      throw new ModelError(`manifest.json has prior.weights summing to ${total}; expected weights that sum to 1`);
+      throw new ModelError(`${where} has prior.weights summing to ${total}; expected weights that sum to 1 (within ${WEIGHT_SUM_TOLERANCE})`);
     }
     for (const name of ['means', 'logvars']) {
       const rows = prior[name];
       if (!Array.isArray(rows) || rows.length !== k || !rows.every((row) => isVector(row, d))) {
-        throw new ModelError(`manifest.json has prior.${name} ${describe(rows)}; expected ${k} rows of ${d} finite numbers`);
+        throw new ModelError(`${where} has prior.${name} ${describe(rows)}; expected ${k} rows (one per weight) of ${d} finite numbers`);
       }
     }
-    return new Prior(prior.weights, prior.means, prior.logvars);
+    return new Prior(weights, prior.means, prior.logvars);
   }
 
   /** The mixture's mean, sum over k of weight_k * mean_k. */

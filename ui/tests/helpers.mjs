@@ -2,6 +2,7 @@
 // and the Python runtime's answers to compare with.
 
 import {execFileSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {createRequire} from 'node:module';
@@ -36,6 +37,26 @@ export function readManifest(folder = SHIPPED_MODEL) {
   return JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
 }
 
+/** Hex SHA-256 of a file, as an export records it. */
+export function sha256File(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Rename the output ``from`` of the ONNX graph at ``path`` to ``to``, in place (with the onnx package). */
+export function renameGraphOutput(path, from, to) {
+  const script = `
+import sys, onnx
+path, old, new = sys.argv[1:]
+graph = onnx.load(path)
+for node in graph.graph.node:
+    node.output[:] = [new if name == old else name for name in node.output]
+for output in graph.graph.output:
+    output.name = new if output.name == old else output.name
+onnx.save(graph, path)
+`;
+  execFileSync(PYTHON, ['-c', script, path, from, to], {stdio: ['ignore', 'ignore', 'inherit']});
+}
+
 /** The first ``count`` MNIST test digits as uint8 28 x 28 images, from the IDX file torchvision keeps. */
 export function mnistTestDigits(count) {
   const path = join(DATA_ROOT, 'MNIST', 'raw', 't10k-images-idx3-ubyte');
@@ -63,12 +84,15 @@ export function pythonReference(operation, input, count, options = []) {
   }
 }
 
-/** The constants of the Python runtime's drawing recipe and prior checks (``recipe`` in python_reference.py). */
-export function pythonRecipe() {
+/**
+ * Constants of the Python side, by python_reference.py's ``operation``: "recipe" (the drawing recipe
+ * and the prior's checks) or "contract" (the ONNX contract and the manifest's free-form records).
+ */
+export function pythonConstants(operation) {
   const folder = mkdtempSync(join(tmpdir(), 'vaeport-reference-'));
   try {
-    const out = join(folder, 'recipe.json');
-    execFileSync(PYTHON, [join(here, 'python_reference.py'), 'recipe', '-', out, '0'], {stdio: ['ignore', 'ignore', 'inherit']});
+    const out = join(folder, 'constants.json');
+    execFileSync(PYTHON, [join(here, 'python_reference.py'), operation, '-', out, '0'], {stdio: ['ignore', 'ignore', 'inherit']});
     return JSON.parse(readFileSync(out, 'utf8'));
   } finally {
     rmSync(folder, {recursive: true, force: true});

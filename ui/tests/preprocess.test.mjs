@@ -12,7 +12,7 @@ import {
   maxAbsDifference,
   mnistTestDigits,
   onnxruntimeWeb,
-  pythonRecipe,
+  pythonConstants,
   pythonReference,
 } from './helpers.mjs';
 
@@ -99,7 +99,7 @@ test('colour drawings, dark ink on light and light on transparent, agree with Py
 });
 
 test("the recipe's constants are Python's", () => {
-  const python = pythonRecipe();
+  const python = pythonConstants('recipe');
   assert.deepEqual(
     {...RECIPE, LUMA: RECIPE.LUMA.map(Math.fround), WEIGHT_SUM_TOLERANCE},
     {...python, LUMA: python.LUMA.map(Math.fround)},

@@ -7,7 +7,8 @@ INPUT and OUTPUT are raw little-endian arrays, COUNT items one after another:
 - ``preprocess``: uint8 drawings S x S x C -> float32 images of the model's size (28 x 28);
 - ``encode``: float32 28 x 28 images -> float32 mu then logvar, each COUNT x D;
 - ``decode``: float32 latent vectors of D -> float32 28 x 28 images;
-- ``recipe``: (no input) the constants of the drawing recipe and of the prior's checks, as JSON.
+- ``recipe``: (no input) the constants of the drawing recipe and of the prior's checks, as JSON;
+- ``contract``: (no input) the ONNX contract and the manifest's free-form records, as JSON.
 """
 
 import argparse
@@ -15,13 +16,26 @@ import json
 
 import numpy as np
 
+from vaeport import contract
 from vaeport.contract import IMAGE_SHAPE
-from vaeport.runtime import VAERuntime, preprocess, preprocess_drawing, prior
+from vaeport.runtime import VAERuntime, manifest, preprocess, preprocess_drawing, prior
+
+CONTRACT_NAMES = (
+    "FORMAT_VERSION",
+    "IMAGE_SHAPE",
+    "BATCH_DIM",
+    "DIGITS",
+    "ENCODER_INPUT",
+    "ENCODER_OUTPUTS",
+    "DECODER_INPUT",
+    "DECODER_OUTPUT",
+    "GRAPH_FILES",
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "recipe"))
+    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "recipe", "contract"))
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("count", type=int)
@@ -41,6 +55,11 @@ def main() -> None:
             "LUMA": preprocess.LUMA.tolist(),
             "WEIGHT_SUM_TOLERANCE": prior.WEIGHT_SUM_TOLERANCE,
         }
+        with open(args.output, "w") as out:
+            json.dump(constants, out)
+        return
+    if args.operation == "contract":
+        constants = {name: getattr(contract, name) for name in CONTRACT_NAMES} | {"RECORDS": manifest.RECORDS}
         with open(args.output, "w") as out:
             json.dump(constants, out)
         return

@@ -18,7 +18,16 @@ import {
   loadModel,
   sha256Hex,
 } from '../static/runtime.mjs';
-import {SHIPPED_MODEL, folderReader, maxAbsDifference, onnxruntimeWeb, pythonReference, readManifest} from './helpers.mjs';
+import {
+  SHIPPED_MODEL,
+  folderReader,
+  maxAbsDifference,
+  onnxruntimeWeb,
+  pythonReference,
+  readManifest,
+  renameGraphOutput,
+  sha256File,
+} from './helpers.mjs';
 
 const ort = onnxruntimeWeb();
 const TOLERANCE = 1e-5;
@@ -90,6 +99,7 @@ describe('loading a model folder', () => {
       manifest.io.decoder.inputs.z = ['N', d];
       for (const name of ['mu', 'logvar']) manifest.io.encoder.outputs[name] = ['N', d];
       for (const example of manifest.examples) example.mu = example.logvar = new Array(d).fill(0);
+      for (const name of Object.keys(manifest.latent_stats)) manifest.latent_stats[name] = new Array(d).fill(0);
       if (manifest.prior) for (const key of ['means', 'logvars']) manifest.prior[key] = manifest.prior[key].map((row) => [...row, 0, 0]);
     });
     await assert.rejects(loadModel(ort, {read: folderReader(folder)}), (error) => {
@@ -99,28 +109,34 @@ describe('loading a model folder', () => {
     });
   });
 
-  test('renamed inputs are refused', async () => {
-    const folder = modelCopy((manifest) => {
-      manifest.io.decoder.inputs = {latent: manifest.io.decoder.inputs.z};
+  test('a graph whose output names differ from the contract is refused', async () => {
+    const folder = modelCopy((manifest, dir) => {
+      const entry = manifest.graphs.fp32.encoder;
+      renameGraphOutput(join(dir, entry.file), 'mu', 'mean');
+      entry.sha256 = sha256File(join(dir, entry.file));
     });
-    await assert.rejects(loadModel(ort, {read: folderReader(folder)}), /decoder\.onnx has inputs \["z"\]; the manifest expects \["latent"\]/);
+    await assert.rejects(loadModel(ort, {read: folderReader(folder)}), (error) => {
+      assert.ok(error instanceof ManifestMismatchError);
+      assert.match(error.message, /encoder\.onnx has outputs \["mean","logvar"\]; the manifest and the contract expect \["mu","logvar"\]/);
+      return true;
+    });
   });
 
-  test('a manifest without the precision asked for names the precisions it has', async () => {
+  test('a precision the manifest does not record is refused, naming the ones it does', async () => {
+    const folder = modelCopy((manifest) => delete manifest.graphs.int8);
     await assert.rejects(
-      loadModel(ort, {read: folderReader(SHIPPED_MODEL), precision: 'fp16'}),
-      (error) => error instanceof ModelError && /no graphs\.fp16\.encoder .* offers precisions \["fp32","int8"\]/.test(error.message),
+      loadModel(ort, {read: folderReader(folder), precision: 'int8'}),
+      (error) => error instanceof ModelError && /records no graphs\.int8\.encoder; it lists precisions \["fp32"\]/.test(error.message),
     );
+    await assert.rejects(loadModel(ort, {read: folderReader(SHIPPED_MODEL), precision: 'fp16'}), InputError);
   });
 
-  test('malformed examples and image shapes are refused by key', async () => {
-    for (const [change, message] of [
-      [(m) => (m.examples[2].digit = '2'), /examples\[2\]\.digit "2"; expected a whole number/],
-      [(m) => m.examples[4].mu.pop(), /examples\[4\]\.mu .*; expected 10 finite numbers/],
-      [(m) => (m.image_shape = [3, 28, 28]), /image_shape \[3,28,28\]; expected one square channel/],
-    ]) {
-      await assert.rejects(loadModel(ort, {read: folderReader(modelCopy(change))}), message);
-    }
+  test('a manifest that breaks a rule is refused before any graph is read', async () => {
+    const read = folderReader(modelCopy((manifest) => manifest.examples.pop()));
+    const files = [];
+    const recording = (name) => (files.push(name), read(name));
+    await assert.rejects(loadModel(ort, {read: recording}), /manifest\.json has examples .*; expected a list of 10, one per digit 0-9/);
+    assert.deepEqual(files, ['manifest.json']);
   });
 });
 
@@ -215,6 +231,7 @@ describe("the model's prior", () => {
     assert.throws(broken((p) => (p.type = 'flow')), /prior.type "flow"; this runtime reads "gaussian_mixture"/);
     assert.throws(broken((p) => (p.weights = [0.5, 0.5, 0.5])), /prior.weights summing to 1.5/);
     assert.throws(broken((p) => (p.weights = [1.2, -0.1, -0.1])), /expected one or more positive numbers/);
-    assert.throws(broken((p) => p.means.pop()), /prior.means .*; expected 3 rows of 2 finite numbers/);
+    assert.throws(broken((p) => p.means.pop()), /prior.means .*; expected 3 rows \(one per weight\) of 2 finite numbers/);
+    assert.throws(broken((p) => delete p.description), /prior.description undefined; expected a string/);
   });
 });

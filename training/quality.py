@@ -32,7 +32,7 @@ def kl_to_standard_normal(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     return -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)
 
 
-def summarize(bce: np.ndarray, kl: np.ndarray, mu: np.ndarray) -> dict:
+def quality_metrics(bce: np.ndarray, kl: np.ndarray, mu: np.ndarray) -> dict:
     """Test-set metrics from per-image BCE and KL and every image's encoder mean.
 
     A latent dimension is active when its encoder mean varies over the data by more than
