@@ -12,6 +12,7 @@ import numpy as np
 
 from vaeport.contract import DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUTS, IMAGE_SHAPE
 from vaeport.runtime.arrays import count, image_batch, latent_batch, random_generator
+from vaeport.runtime.elbo import elbo_terms
 from vaeport.runtime.errors import InferenceError, InputError
 from vaeport.runtime.info import environment, model_summary
 from vaeport.runtime.prior import Prior
@@ -132,6 +133,25 @@ class VAERuntime:
         batch, shape = image_batch(images)
         mu, _ = self._encode_batch(batch)
         return self._decode_batch(mu).reshape(shape)
+
+    def elbo(self, images, seed=None, z=None) -> dict:
+        """Each image's figures in nats, the quality measure the model is trained and measured on:
+        ``recon_bce`` (the decoded probabilities' binary cross-entropy against the image), ``kl``
+        (log q(z|x) - log p(z), analytic for the standard normal prior), ``neg_elbo`` (their sum) and
+        ``log_pz`` (log p(z) under the prior), float64 ``[N]``, or scalars for one image; with the
+        ``mu``, ``logvar`` and ``z`` they came from.
+
+        ``z`` (``[D]`` or ``[N,D]``) is where the figures are taken; by default one sample of each
+        image's posterior, drawn with ``seed``.
+        """
+        batch, shape = image_batch(images)
+        single = len(shape) == 2
+        if z is not None:
+            z, _ = latent_batch(z, self.latent_dim)
+            if len(z) != len(batch):
+                raise InputError(f"z must hold one latent vector per image: {len(batch)}; got {len(z)}")
+        figures = elbo_terms(self._encode_batch, self._decode_batch, batch, self.prior, random_generator(seed), z)
+        return {key: value[0] for key, value in figures.items()} if single else figures
 
     def sample_latents(self, n: int, seed=None) -> np.ndarray:
         """``n`` latent vectors ``[n,D]`` from the model's prior (:attr:`prior`); :meth:`sample` decodes the same draws."""

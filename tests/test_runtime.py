@@ -282,3 +282,38 @@ def test_without_onnxruntime_the_import_says_what_to_install():
     assert result.returncode == 1, result.stderr
     assert "vaeport info: error: vaeport.runtime needs onnxruntime" in result.stderr
     assert "pip install 'vaeport[cpu]'" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- each image's ELBO ------------------------------------------------------------------------
+
+
+def test_an_images_elbo_is_its_reconstruction_cost_plus_its_kl_at_the_given_z(vae, images):
+    image = images[0].astype(np.float64)
+    mu, logvar = vae.encode(images[0])
+    z = mu + 0.5
+    figures = vae.elbo(images[0], z=z)
+    p = vae.decode(z).astype(np.float64)
+    bce = -(image * np.log(p) + (1 - image) * np.log1p(-p)).sum()
+    log_q = -0.5 * np.sum(np.log(2 * np.pi) + logvar + (z - mu) ** 2 / np.exp(logvar))
+    log_p = float(vae.prior.log_prob(z))
+    assert figures["recon_bce"] == pytest.approx(bce, rel=1e-6)
+    assert figures["kl"] == pytest.approx(log_q - log_p, rel=1e-6)
+    assert figures["neg_elbo"] == pytest.approx(bce + log_q - log_p, rel=1e-6)
+    assert figures["log_pz"] == pytest.approx(log_p, rel=1e-9)
+    np.testing.assert_array_equal(figures["z"], z)
+
+
+def test_an_elbo_is_taken_at_one_posterior_sample_drawn_with_the_seed(vae, images):
+    first, again, other = (vae.elbo(images, seed=seed) for seed in (3, 3, 4))
+    np.testing.assert_array_equal(first["neg_elbo"], again["neg_elbo"])
+    assert not np.array_equal(first["z"], other["z"])
+    mu, logvar = vae.encode(images)
+    np.testing.assert_array_equal(first["mu"], mu)
+    spread = np.abs(first["z"] - mu) / np.exp(0.5 * logvar)
+    assert 0.3 < spread.mean() < 1.3  # about E|N(0, 1)| = 0.80 standard deviations from mu
+    assert first["neg_elbo"].shape == (len(images),)
+
+
+def test_an_elbo_needs_one_z_per_image(vae, images):
+    with pytest.raises(InputError, match="one latent vector per image: 6; got 2"):
+        vae.elbo(images, z=np.zeros((2, vae.latent_dim), np.float32))

@@ -16,6 +16,7 @@ import torch
 from conftest import REPO, SHIPPED_MODEL
 from vaeport.cli import build_parser, train_config
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE, sha256_file
+from vaeport.runtime.elbo import bce_from_probabilities
 from vaeport.runtime.prior import Prior, gaussian_log_prob
 from vaeport.runtime.sessions import open_graph
 from vaeport.training import export as export_module
@@ -29,7 +30,7 @@ from vaeport.training.loss import negative_elbo
 from vaeport.training.mnist_files import read_idx
 from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize, sample_prior
 from vaeport.training.onnx_weights import load_torch_modules
-from vaeport.training.quality import bce_from_probabilities, quality_metrics
+from vaeport.training.quality import quality_metrics
 from vaeport.training.train import _kl_weight, train
 
 SMALL = dict(

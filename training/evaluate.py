@@ -11,56 +11,50 @@ import numpy as np
 
 from vaeport.contract import DECODER_INPUT, ENCODER_INPUT, GRAPH_FILES, MANIFEST_FILE
 from vaeport.runtime import VAERuntime
-from vaeport.runtime.prior import Prior, gaussian_log_prob
+from vaeport.runtime.elbo import elbo_terms
+from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.errors import DataError, ModelFolderError
 from vaeport.training.mnist_files import raw_folder, read_mnist, resolve_data_root, split_present, to_unit_floats
-from vaeport.training.quality import bce_from_probabilities, kl_to_standard_normal, quality_metrics
+from vaeport.training.quality import quality_metrics
 
 EVAL_BATCH = 1000
 EVAL_SEED = 0
 
 
-def measure_graphs(encode, decode, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED) -> dict:
-    """Metrics of an encoder and decoder on ``images [N, 1, 28, 28]`` in [0, 1], one posterior sample per image.
+def measure_graphs(elbo, images: np.ndarray, seed: int = EVAL_SEED) -> dict:
+    """Test-set metrics from ``elbo(batch, generator)``, each image's figures (as ``VAERuntime.elbo`` gives them),
+    over ``images [N, 1, 28, 28]`` in [0, 1], one posterior sample per image.
 
-    ``encode(batch) -> (mu, logvar)`` and ``decode(z) -> probabilities`` run the graphs; ``prior``
-    is the model's prior (None: N(0, I)). The noise comes from a generator seeded with ``seed``,
-    so the same graphs always measure the same. Returns ``{"metrics": {...}, "mu": [N, D], "logvar": [N, D]}``.
+    The noise comes from one generator seeded with ``seed`` that every batch draws from in turn, so
+    the same graphs always measure the same. Returns ``{"metrics": {...}, "mu": [N, D], "logvar": [N, D]}``.
     """
-    analytic = prior is None or prior.is_standard_normal
     rng = np.random.default_rng(seed)
-    bce, kl, mus, logvars = [], [], [], []
-    for start in range(0, len(images), EVAL_BATCH):
-        batch = np.ascontiguousarray(images[start : start + EVAL_BATCH], dtype=np.float32)
-        mu, logvar = encode(batch)
-        z = (mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)).astype(np.float32)
-        bce.append(bce_from_probabilities(decode(z), batch))
-        kl.append(
-            kl_to_standard_normal(mu, logvar) if analytic else gaussian_log_prob(z, mu, logvar) - prior.log_prob(z)
-        )
-        mus.append(mu)
-        logvars.append(logvar)
-    mu_all = np.concatenate(mus)
+    batches = [
+        elbo(np.ascontiguousarray(images[start : start + EVAL_BATCH], dtype=np.float32), rng)
+        for start in range(0, len(images), EVAL_BATCH)
+    ]
+    joined = {key: np.concatenate([batch[key] for batch in batches]) for key in ("recon_bce", "kl", "mu", "logvar")}
     return {
-        "metrics": quality_metrics(np.concatenate(bce), np.concatenate(kl), mu_all),
-        "mu": mu_all,
-        "logvar": np.concatenate(logvars),
+        "metrics": quality_metrics(joined["recon_bce"], joined["kl"], joined["mu"]),
+        "mu": joined["mu"],
+        "logvar": joined["logvar"],
     }
 
 
 def evaluate_graphs(
-    encoder_path: Path, decoder_path: Path, images: np.ndarray, prior: Prior | None = None, seed: int = EVAL_SEED
+    encoder_path: Path, decoder_path: Path, images: np.ndarray, prior: Prior, seed: int = EVAL_SEED
 ) -> dict:
     """:func:`measure_graphs` on two graph files that have no manifest yet (a model being exported)."""
     encoder, decoder = open_graph(encoder_path), open_graph(decoder_path)
-    return measure_graphs(
-        lambda batch: encoder.run(None, {ENCODER_INPUT: batch}),
-        lambda z: decoder.run(None, {DECODER_INPUT: z})[0],
-        images,
-        prior,
-        seed,
-    )
+
+    def encode(batch):
+        return encoder.run(None, {ENCODER_INPUT: batch})
+
+    def decode(z):
+        return decoder.run(None, {DECODER_INPUT: z})[0]
+
+    return measure_graphs(lambda batch, rng: elbo_terms(encode, decode, batch, prior, rng), images, seed)
 
 
 def load_test_digits(data_root=None, download: bool = True, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -96,10 +90,7 @@ def evaluate_model_dir(model_dir: Path, data_root=None, download: bool = True, t
             f"{Path(model_dir) / MANIFEST_FILE} records no metrics for {list(GRAPH_FILES)}; expected a model folder written by `vaeport export`"
         )
     images, _ = load_test_digits(data_root, download=download, limit=test_limit)
-    results = {
-        precision: measure_graphs(vae.encode, vae.decode, images, prior)["metrics"]
-        for precision, vae in runtimes.items()
-    }
+    results = {precision: measure_graphs(vae.elbo, images)["metrics"] for precision, vae in runtimes.items()}
 
     kl_how = "analytic KL" if prior.is_standard_normal else "KL as log q(z|x) - log p(z) at the decoded z"
     print(f"test digits: {len(images)}, one posterior sample each (seed {EVAL_SEED})")

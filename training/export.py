@@ -218,8 +218,11 @@ def _write_model(
     quantization = quantize_model(fp32, int8, digits)
 
     prior = _prior(model, config, fp32["encoder"])
-    measured = {"fp32": evaluate_graphs(fp32["encoder"], fp32["decoder"], images.numpy(), prior)}
-    measured["int8"] = evaluate_graphs(int8["encoder"], int8["decoder"], images.numpy(), prior)
+    measure_prior = Prior.standard_normal(latent_dim) if prior is None else prior
+    measured = {
+        precision: evaluate_graphs(paths["encoder"], paths["decoder"], images.numpy(), measure_prior)
+        for precision, paths in (("fp32", fp32), ("int8", int8))
+    }
     mu, logvar = measured["fp32"]["mu"], measured["fp32"]["logvar"]
     history = state["history"]
     manifest = {
