@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from vaeport.benchmarks.browser.pages import DemoDriver, add_probe, call_probe, wait_for_probe
+from vaeport.benchmarks.browser.pages import (
+    ENGINE_START_TIMEOUT_S,
+    DemoDriver,
+    add_probe,
+    call_probe,
+    wait_for_probe,
+)
 from vaeport.benchmarks.harness import seven_stroke, static_server
 from vaeport.runtime import VAERuntime
 from vaeport.ui.assets import ORT_WEB, write_assets
@@ -183,7 +189,7 @@ def measure_engine_start(context, url: str, loads: int) -> dict:
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         add_probe(page)
         page.goto(url)
-        wait_for_probe(page, "engineSettled")
+        wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
         times = call_probe(page, "times")
         if times["ready"] is None:
             raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
