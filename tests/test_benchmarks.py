@@ -19,7 +19,12 @@ from matplotlib.image import imread
 from onnx import numpy_helper
 
 from conftest import optimized_op_types
-from vaeport.benchmarks import browser, load
+from vaeport.benchmarks import load
+from vaeport.benchmarks.browser import cli as browser_cli
+from vaeport.benchmarks.browser.measurements import rate, summarise
+from vaeport.benchmarks.browser.pages import ENGINES as BROWSER_ENGINES
+from vaeport.benchmarks.browser.pages import probe_script
+from vaeport.benchmarks.browser.report import verdicts
 from vaeport.benchmarks.ceiling import SIZE, _graph, _input
 from vaeport.benchmarks.engines import (
     BASELINE,
@@ -37,7 +42,7 @@ from vaeport.benchmarks.report import check_bars
 from vaeport.benchmarks.timing import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
 from vaeport.benchmarks.workload import PARTS, flops_per_image, make_input, read_fp32_model
 from vaeport.cli import main
-from vaeport.contract import GRAPH_FILES, PRECISIONS
+from vaeport.contract import GRAPH_FILES
 from vaeport.runtime.sessions import open_graph
 from vaeport.training import OPENMP_SPIN_COUNT
 
@@ -463,14 +468,14 @@ def test_the_int8_bar_asks_for_speed_up_and_ceiling_share_where_int8_is_fast(fla
 
 
 def test_browser_benchmark_summaries_are_numpy_percentiles_and_rates_per_second():
-    assert browser.summarise([4.0, 1.0, 3.0, 2.0]) == {
+    assert summarise([4.0, 1.0, 3.0, 2.0]) == {
         "count": 4,
         "median": 2.5,
         "p90": pytest.approx(3.7),
         "max": 4.0,
         "samples": [4.0, 1.0, 3.0, 2.0],
     }
-    assert browser.rate(30, 1000.0, 2500.0) == 20.0  # 30 events in 1.5 s of page time
+    assert rate(30, 1000.0, 2500.0) == 20.0  # 30 events in 1.5 s of page time
 
 
 def _engine_results(name, shown_ms, painted_ms, decode_ms, next_frame, encodes_per_s, moves_per_s, seconds=2.0):
@@ -492,21 +497,30 @@ def _engine_results(name, shown_ms, painted_ms, decode_ms, next_frame, encodes_p
 
 
 def test_browser_benchmark_verdicts_say_what_limits_an_engine_that_falls_short():
-    assert browser.verdicts(_engine_results("browser", 15.8, 1.2, 0.3, 1.0, 45.0, 45.0)) == {
+    assert verdicts(_engine_results("browser", 15.8, 1.2, 0.3, 1.0, 45.0, 45.0)) == {
         "slider": {"met": True, "why": None},
         "pad": {"met": True, "why": None},
     }
-    late = browser.verdicts(_engine_results("browser", 32.0, 1.2, 0.3, 0.25, 20.0, 24.0))
+    late = verdicts(_engine_results("browser", 32.0, 1.2, 0.3, 0.25, 20.0, 24.0))
     assert "only 25% of digits were shown at the first frame after their input" in late["slider"]["why"]
     assert "the pointer moved only 24.00 times a second" in late["pad"]["why"]
     assert "the page encoded after 40 of its 48 moves" in late["pad"]["why"]
-    slow = browser.verdicts(_engine_results("browser", 40.0, 20.0, 20.5, 0.0, 25.0, 58.0))
+    slow = verdicts(_engine_results("browser", 40.0, 20.0, 20.5, 0.0, 25.0, 58.0))
     assert "the decode alone takes 20.5 ms" in slow["slider"]["why"]
     assert "one encode every 40 ms (preprocessing, encoder and decoder in wasm)" in slow["pad"]["why"]
-    server = browser.verdicts(_engine_results("server", 48.0, 31.0, 0.4, 0.0, 12.5, 58.0))
+    server = verdicts(_engine_results("server", 48.0, 31.0, 0.4, 0.0, 12.5, 58.0))
     assert "painted 31.0 ms after the input, of which the server's decode is 0.40 ms" in server["slider"]["why"]
     assert "one encode every 80 ms (a round trip to the server)" in server["pad"]["why"]
     assert not any(verdict["met"] for result in (late, slow, server) for verdict in result.values())
+
+
+def test_the_browser_probe_runs_as_a_script_added_before_the_page(tmp_path):
+    """The probe is an ES module (its node tests import it); pages get it as a classic script, in
+    which an ``export`` left over would be a syntax error."""
+    script = tmp_path / "probe.js"  # outside any package.json: node reads it as a classic script
+    script.write_text(probe_script())
+    result = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
 
 
 def test_load_summary_counts_calls_per_second_and_takes_percentiles_in_milliseconds():
@@ -530,7 +544,7 @@ def test_load_summary_counts_calls_per_second_and_takes_percentiles_in_milliseco
 )
 def test_browser_benchmark_refuses_bad_options_before_it_starts_anything(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
-        browser.main([*args, "--out", str(tmp_path / "out")])
+        browser_cli.main([*args, "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -576,7 +590,7 @@ def test_a_short_load_test_calls_every_endpoint_through_gradio_client_without_er
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed")
 def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tmp_path, capsys):
     pytest.importorskip("playwright")
-    browser.main(
+    browser_cli.main(
         [
             "--moves",
             "3",
@@ -588,6 +602,8 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
             "1",
             "--rounds",
             "1",
+            "--precision",
+            "int8",
             "--ort-web",
             str(ort_dist),
             "--out",
@@ -597,7 +613,7 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
         ]
     )
     results = json.loads((tmp_path / "browser.json").read_text())
-    for name in browser.ENGINES:
+    for name in BROWSER_ENGINES:
         engine = results["engines"][name]
         slider = engine["slider"]
         assert slider["input_to_painted_ms"]["count"] == slider["input_to_shown_ms"]["count"] == 3
@@ -609,12 +625,10 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
     assert {part: results["engines"]["browser"][part]["server_calls"] for part in parts} == dict.fromkeys(parts, 0)
     assert results["engines"]["server"]["slider"]["server_calls"] >= 3
     assert 0 < results["engine_start"]["built_ms"]["median"] < results["engine_start"]["ready_ms"]["median"]
+    calls = results["calls"]
+    assert results["precision"] == calls["precision"] == "int8"  # what the page's engine ran, as asked
     for runtime in ("wasm_ms", "python_ms"):
-        assert all(
-            results["calls"][runtime][precision][part]["median"] > 0
-            for precision in PRECISIONS
-            for part in ("decode", "encode")
-        )
+        assert all(calls[runtime][part]["median"] > 0 for part in ("decode", "encode"))
     assert results["machine"]["cpu"]["model"] and "HeadlessChrome" in results["user_agent"]
     assert "browser engine:" in capsys.readouterr().out
     for picture in ("browser.png", "demo.png"):

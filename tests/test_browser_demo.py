@@ -16,10 +16,14 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from vaeport.benchmarks.harness import CHROMIUM, DemoPage, chromium, free_port, seven_stroke, static_server
+from support.demo_page import DemoUnderTest
+from vaeport.benchmarks.harness import CHROMIUM, chromium, free_port, seven_stroke, static_server
 from vaeport.runtime import VAERuntime, preprocess_drawing
 from vaeport.ui.app import serve
+from vaeport.ui.assets import MODEL_FOLDER, ORT_FOLDER, ORT_WEB
+from vaeport.ui.gradio_internals import SERVER_FUNCTION_ROUTE
 from vaeport.ui.images import to_uint8
+from vaeport.ui.page import PAD_SEND_SIDE
 from vaeport.ui.web import write_site
 
 pytest.importorskip("playwright")
@@ -29,8 +33,10 @@ pytestmark = [
 ]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+HOLD_ANSWERS = Path(__file__).resolve().parent / "support" / "hold_answers.js"
 WAIT_S = 20
-BROWSER_LABEL = "in this browser: onnxruntime-web 1.30.0 (wasm)"
+BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm)"
+REFUSE_ORT_WEB = f"**/{ORT_FOLDER}**"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def open_page(browser, request):
     pages = []
 
     def open_(url, engine="browser", before=None):
-        demo = DemoPage.open(browser, url, engine=engine, timeout_s=WAIT_S, before=before)
+        demo = DemoUnderTest.open(browser, url, engine=engine, timeout_s=WAIT_S, before=before)
         pages.append(demo)
         return demo
 
@@ -77,6 +83,19 @@ def shows_its_sliders(demo, vae) -> bool:
     """Whether the painted digit is the Python runtime's decode of the sliders' values, within 1/255."""
     expected = to_uint8(vae.decode(np.asarray(demo.slider_values(), dtype=np.float32)))
     return np.abs(demo.digit_pixels().astype(int) - expected).max() <= 1
+
+
+def example(vae, digit: int) -> dict:
+    """The manifest's example of ``digit``."""
+    return next(example for example in vae.manifest["examples"] if example["digit"] == digit)
+
+
+def morph_frames(demo) -> list[list[int]]:
+    """The grey pixels of each frame of the morph strip."""
+    return demo.page.eval_on_selector_all(
+        "#morph canvas",
+        "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)))",
+    )
 
 
 def drag_slider(demo, index: int, fractions) -> None:
@@ -144,16 +163,17 @@ def test_a_pad_stroke_moves_the_sliders_many_times_before_the_pen_lifts(demo, va
     eventually(lambda: shows_its_sliders(demo, vae), "the reconstruction decoded from the sliders")
 
     # What the encoder saw is the Python recipe's image of the pad, and the sliders hold its mu.
-    side = demo.page.evaluate(
-        """() => {
-          const small = Object.assign(document.createElement('canvas'), {width: 112, height: 112});
+    sent = demo.page.evaluate(
+        """side => {
+          const small = Object.assign(document.createElement('canvas'), {width: side, height: side});
           const ink = small.getContext('2d');
           ink.imageSmoothingQuality = 'high';
-          ink.drawImage(document.querySelector('.pad-canvas'), 0, 0, 112, 112);
-          return Array.from(ink.getImageData(0, 0, 112, 112).data.filter((_, i) => i % 4 === 0));
-        }"""
+          ink.drawImage(document.querySelector('.pad-canvas'), 0, 0, side, side);
+          return Array.from(ink.getImageData(0, 0, side, side).data.filter((_, i) => i % 4 === 0));
+        }""",
+        PAD_SEND_SIDE,
     )
-    seen = preprocess_drawing(np.asarray(side, dtype=np.uint8).reshape(112, 112), ink="light")
+    seen = preprocess_drawing(np.asarray(sent, dtype=np.uint8).reshape(PAD_SEND_SIDE, PAD_SEND_SIDE), ink="light")
     assert np.abs(demo.seen_pixels().astype(int) - to_uint8(seen)).max() <= 1
     mu, _ = vae.encode(seen)
     assert np.abs(np.asarray(demo.slider_values()) - np.clip(mu, *_slider_range(demo))).max() <= 0.0051
@@ -167,8 +187,8 @@ def _slider_range(demo):
 
 
 def test_clicking_a_tile_twice_gives_two_samples_of_its_digit_with_its_sigma_shown(demo, vae):
-    example = vae.manifest["examples"][7]
-    sigma = np.exp(0.5 * np.asarray(example["logvar"]))
+    seven = example(vae, 7)
+    sigma = np.exp(0.5 * np.asarray(seven["logvar"]))
     before = len(demo.requests)
     samples = []
     for _ in range(2):
@@ -179,7 +199,7 @@ def test_clicking_a_tile_twice_gives_two_samples_of_its_digit_with_its_sigma_sho
         samples.append(demo.slider_values())
     assert samples[0] != samples[1]
     for values in samples:
-        assert np.all(np.abs(np.asarray(values) - example["mu"]) <= 5 * sigma + 0.01)
+        assert np.all(np.abs(np.asarray(values) - seven["mu"]) <= 5 * sigma + 0.01)
     assert demo.band_shown() == [True] * vae.latent_dim
     assert demo.requests[before:] == []
 
@@ -188,11 +208,11 @@ def test_reset_prior_and_clear_work_in_the_browser(demo, vae):
     reset = [0.0] * vae.latent_dim
     demo.click_tile(3)
     eventually(lambda: demo.slider_values() != reset, "a tile sample")
-    demo.click("#reset")
+    demo.page.click("#reset")
     eventually(lambda: demo.slider_values() == reset, "every slider back at the reset point")
     assert demo.band_shown() == [False] * vae.latent_dim
     eventually(lambda: shows_its_sliders(demo, vae), "the digit decoded from the reset point")
-    demo.click("#prior")
+    demo.page.click("#prior")
     eventually(lambda: demo.slider_values() != reset, "a sample from the prior")
     eventually(lambda: shows_its_sliders(demo, vae), "the digit decoded from the prior sample")
 
@@ -208,20 +228,13 @@ def test_reset_prior_and_clear_work_in_the_browser(demo, vae):
 
 
 def test_the_morph_strip_runs_between_the_chosen_examples(demo, vae):
-    def frames():
-        return demo.page.eval_on_selector_all(
-            "#morph canvas",
-            "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0)))",
-        )
-
     demo.page.select_option("select[aria-label='morph from']", "1")
     demo.page.select_option("select[aria-label='morph to']", "6")
-    examples = vae.manifest["examples"]
-    ends = to_uint8(vae.decode(np.asarray([examples[1]["mu"], examples[6]["mu"]], dtype=np.float32)))
+    ends = to_uint8(vae.decode(np.asarray([example(vae, 1)["mu"], example(vae, 6)["mu"]], dtype=np.float32)))
     eventually(
         lambda: (
-            np.abs(np.asarray(frames()[0]) - ends[0].ravel().astype(int)).max() <= 1
-            and np.abs(np.asarray(frames()[-1]) - ends[1].ravel().astype(int)).max() <= 1
+            np.abs(np.asarray(morph_frames(demo)[0]) - ends[0].ravel().astype(int)).max() <= 1
+            and np.abs(np.asarray(morph_frames(demo)[-1]) - ends[1].ravel().astype(int)).max() <= 1
         ),
         "the strip to run from the 1 to the 6",
     )
@@ -259,9 +272,7 @@ def _works_through_the_server(demo, vae):
 
 
 def test_without_onnxruntime_web_the_page_falls_back_to_the_server_and_says_why(open_page, demo_url, vae):
-    demo = open_page(
-        demo_url, engine=None, before=lambda page: page.route("**/onnxruntime-web/**", lambda route: route.abort())
-    )
+    demo = open_page(demo_url, engine=None, before=lambda page: page.route(REFUSE_ORT_WEB, lambda route: route.abort()))
     demo.page.wait_for_selector("[data-browser=failed]", timeout=WAIT_S * 1000)
     assert "the browser engine could not start: could not fetch" in demo.status()
     _works_through_the_server(demo, vae)
@@ -273,7 +284,7 @@ def test_a_tampered_decoder_is_refused_and_the_page_falls_back_to_the_server(ope
         body[len(body) // 2] ^= 1
         route.fulfill(body=bytes(body), content_type="application/octet-stream")
 
-    demo = open_page(demo_url, engine=None, before=lambda page: page.route("**/model/decoder.onnx", tamper))
+    demo = open_page(demo_url, engine=None, before=lambda page: page.route(f"**/{MODEL_FOLDER}decoder.onnx", tamper))
     demo.page.wait_for_selector("[data-browser=failed]", timeout=WAIT_S * 1000)
     assert "decoder.onnx has SHA-256" in demo.status() and "but manifest.json records" in demo.status()
     _works_through_the_server(demo, vae)
@@ -283,7 +294,7 @@ def test_a_tampered_onnxruntime_web_fails_its_integrity_check(open_page, demo_ur
     def tamper(route):
         route.fulfill(body=route.fetch().body() + b"\n// changed", content_type="text/javascript")
 
-    demo = open_page(demo_url, engine=None, before=lambda page: page.route("**/ort.wasm.bundle.min.mjs", tamper))
+    demo = open_page(demo_url, engine=None, before=lambda page: page.route(f"**/{ORT_WEB['module']['file']}", tamper))
     demo.page.wait_for_selector("[data-browser=failed]", timeout=WAIT_S * 1000)
     assert "do not match the pinned sha384-" in demo.status()
     _works_through_the_server(demo, vae)
@@ -312,9 +323,10 @@ def test_an_error_at_run_time_moves_the_page_to_the_server_without_losing_the_ac
         route.fulfill(body=json.dumps(served), content_type="application/json")
 
     def routes(page):
-        page.route("**/model/manifest.json", manifest)
+        page.route(f"**/{MODEL_FOLDER}manifest.json", manifest)
         page.route(
-            "**/model/decoder.onnx", lambda route: route.fulfill(body=broken, content_type="application/octet-stream")
+            f"**/{MODEL_FOLDER}decoder.onnx",
+            lambda route: route.fulfill(body=broken, content_type="application/octet-stream"),
         )
 
     demo = open_page(demo_url, engine=None, before=routes)
@@ -331,16 +343,16 @@ def test_the_cdn_default_pins_onnxruntime_web_and_falls_back_when_it_is_unreacha
         requested.append(route.request.url)
         route.abort()
 
+    cdn = ORT_WEB["cdn"]
+    host = urlsplit(cdn)
     with serve(vae, port=free_port(), block=False) as server:  # no --ort-web: the public CDN
         demo = open_page(
-            server.url, engine=None, before=lambda page: page.route("https://cdn.jsdelivr.net/**", offline)
+            server.url, engine=None, before=lambda page: page.route(f"{host.scheme}://{host.netloc}/**", offline)
         )
         demo.page.wait_for_selector("[data-browser=failed]", timeout=WAIT_S * 1000)
-        assert sorted(requested) == [
-            "https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/ort-wasm-simd-threaded.wasm",
-            "https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/ort.wasm.bundle.min.mjs",
-        ]
-        assert "could not fetch https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/" in demo.status()
+        assert f"/onnxruntime-web@{ORT_WEB['version']}/" in cdn  # the CDN's copy of the pinned version
+        assert sorted(requested) == sorted(cdn + ORT_WEB[part]["file"] for part in ("module", "wasm"))
+        assert f"could not fetch {cdn}" in demo.status()
         _works_through_the_server(demo, vae)
 
 
@@ -355,30 +367,34 @@ def test_server_only_never_loads_the_model_in_the_browser(open_page, vae):
         ]
 
 
-# The server's answers arrive 600 ms late, as over a slow network.
-SLOW_SERVER = """
-const fetchNow = window.fetch.bind(window);
-const late = (answer) => new Promise((resolve) => setTimeout(() => resolve(answer), 600));
-window.fetch = (resource, ...rest) => String(resource.url ?? resource).includes('component_server')
-  ? fetchNow(resource, ...rest).then(late)
-  : fetchNow(resource, ...rest);
-"""
+def hold_server_answers(page) -> None:
+    """Hold the answers to the page's calls to the server engine until ``window.vaeportHeld.release()``."""
+    page.add_init_script(f"{HOLD_ANSWERS.read_text()}\nholdServerAnswers({json.dumps(SERVER_FUNCTION_ROUTE)});")
+
+
+def held(demo) -> dict:
+    """How many answers of the server engine the page's fetch has held, and how many it handed on."""
+    return demo.page.evaluate("() => window.vaeportHeld.counts")
 
 
 def test_a_late_answer_never_undoes_what_the_visitor_did_meanwhile(open_page, vae):
+    """The stroke's encode is answered, but its answer reaches the page only after the pad was cleared:
+    the page must drop it. The page runs one action at a time, so the morph strip, asked for while
+    the answer is held, shows only after the page has taken the late answer in."""
     with serve(vae, port=free_port(), browser=False, block=False) as server:
-        demo = open_page(server.url, engine="server", before=lambda page: page.add_init_script(SLOW_SERVER))
-        start, calls = demo.slider_values(), demo.server_calls()
+        demo = open_page(server.url, engine="server", before=hold_server_answers)
+        start, encodes, strip = demo.slider_values(), demo.encodes(), morph_frames(demo)
         pad = demo.pad_area()
         demo.press(pad(0.5, 0.2))
         demo.move(pad(0.5, 0.8))
         demo.release()
-        eventually(lambda: demo.server_calls() > calls, "the stroke's encode to go out")
-        demo.clear_pad()  # while its answer is on its way
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
-            assert demo.seen_pixels() is None and demo.slider_values() == start
-            time.sleep(0.05)
+        eventually(lambda: held(demo)["held"] == 1, "the stroke's encode to be answered (and its answer held)")
+        demo.clear_pad()
+        demo.page.select_option("select[aria-label='morph from']", "1")
+        demo.page.evaluate("() => window.vaeportHeld.release()")
+        eventually(lambda: morph_frames(demo) != strip, "the morph strip asked for after the clear")
+        assert held(demo) == {"held": 1, "delivered": 1}
+        assert demo.seen_pixels() is None and demo.slider_values() == start and demo.encodes() == encodes
         assert demo.pad_is_blank()
 
 

@@ -633,6 +633,7 @@ def test_built_wheel_carries_every_layer_and_the_shipped_model(tmp_path):
         assert f"vaeport/exported/{name}" in names
     for name in ("demo.mjs", "runtime.mjs", "demo.css", "ort-web.json"):  # the page, run in the visitor's browser
         assert f"vaeport/ui/static/{name}" in names
+    assert "vaeport/benchmarks/browser/probe.mjs" in names  # the browser benchmark adds it to the pages it opens
     assert not [name for name in names if "/tests/" in name or name.endswith((".wasm", "package.json"))]
 
 

@@ -13,7 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import SHIPPED_MODEL, optimized_op_types
-from qdq_reference import run_reference
+from support.qdq_reference import run_reference
 from vaeport.contract import GRAPH_FILES, INT8_WEIGHT_MAX, MANIFEST_FILE
 from vaeport.runtime import VAERuntime
 from vaeport.runtime.errors import ModelIntegrityError

@@ -14,14 +14,13 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from gradio.utils import get_upload_folder
 from PIL import Image
 
 from vaeport.runtime import preprocess_drawing
+from vaeport.ui.gradio_internals import upload_folder
 from vaeport.ui.handlers import MORPH_ENDS, MORPH_STEPS, STEP, DemoHandlers
 from vaeport.ui.images import to_uint8
-
-PAD_SIDE = 112
+from vaeport.ui.page import PAD_SEND_SIDE
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def handlers(vae):
 @pytest.fixture
 def uploads():
     """A folder inside Gradio's upload folder, where the API reads images a client uploaded."""
-    root = Path(get_upload_folder())
+    root = upload_folder()
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=root))
     yield folder
@@ -53,7 +52,7 @@ def decoded(vae, values) -> np.ndarray:
     return to_uint8(vae.decode(np.asarray(values, dtype=np.float32)))
 
 
-def seven(side: int = PAD_SIDE) -> np.ndarray:
+def seven(side: int = PAD_SEND_SIDE) -> np.ndarray:
     """A drawn 7, white strokes on black, as the pad sends it."""
     canvas = np.zeros((side, side), np.uint8)
     for t in np.linspace(0, 1, 400):
@@ -164,7 +163,7 @@ def test_a_drawing_of_any_allowed_size_is_encoded(handlers):
 
 
 def test_a_blank_pad_is_empty_not_an_error(handlers):
-    assert handlers.page_draw(payload(np.zeros((PAD_SIDE, PAD_SIDE), np.uint8))) == {"empty": True}
+    assert handlers.page_draw(payload(np.zeros((PAD_SEND_SIDE, PAD_SEND_SIDE), np.uint8))) == {"empty": True}
 
 
 @pytest.mark.parametrize(

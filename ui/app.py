@@ -9,6 +9,7 @@ import gradio as gr
 
 from vaeport.ui.assets import write_assets
 from vaeport.ui.errors import DemoServerError
+from vaeport.ui.gradio_internals import FILE_ROUTE, StrictBlocks
 from vaeport.ui.handlers import DemoHandlers
 from vaeport.ui.page import BOOT_JS, TITLE, intro, page_config
 
@@ -38,19 +39,6 @@ def _named(name: str, method, parameters: dict | None = None, returns=None):
         )
         call.__annotations__ = {**parameters, "return": returns}
     return call
-
-
-class StrictBlocks(gr.Blocks):
-    """Blocks whose API endpoints refuse more values than they declare, which Gradio would drop unseen."""
-
-    def validate_inputs(self, block_fn, inputs):
-        declared = list(inspect.signature(block_fn.fn).parameters)
-        if block_fn.api_name and len(inputs) > len(declared):
-            raise gr.Error(
-                f"/{block_fn.api_name} takes {len(declared)} values ({', '.join(declared)}); got {len(inputs)}",
-                print_exception=False,
-            )
-        super().validate_inputs(block_fn, inputs)
 
 
 def build_demo(handlers: DemoHandlers, config: dict) -> gr.Blocks:
@@ -119,9 +107,7 @@ def serve(
         raise DemoServerError(f"cannot write the page's files to {assets}: {error.strerror or error}") from None
     try:
         gr.set_static_paths([assets])
-        demo = build_demo(
-            handlers, page_config(handlers, located, f"gradio_api/file={assets.as_posix()}/", server=True)
-        )
+        demo = build_demo(handlers, page_config(handlers, located, f"{FILE_ROUTE}{assets.as_posix()}/", server=True))
         demo.launch(
             server_name=host,
             server_port=port,

@@ -22,13 +22,12 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from gradio.processing_utils import save_img_array_to_cache
-from gradio.utils import get_upload_folder
 
 from vaeport.contract import DIGITS
 from vaeport.errors import VaeportError
 from vaeport.runtime import EmptyDrawingError, preprocess_drawing
 from vaeport.ui.errors import DemoInputError
+from vaeport.ui.gradio_internals import save_png_in_cache, upload_folder
 from vaeport.ui.images import grey_base64, pad_pixels, read_image, to_uint8
 
 STEP_DECIMALS = 2
@@ -76,7 +75,7 @@ def uploaded_path(image) -> Path:
     if not isinstance(path, str):
         raise DemoInputError(f"expected an uploaded image file (gradio_client.handle_file(path)); got {image!r:.80}")
     try:
-        resolved, uploads = Path(path).resolve(), Path(get_upload_folder()).resolve()
+        resolved, uploads = Path(path).resolve(), upload_folder().resolve()
     except (OSError, ValueError):  # a NUL byte, a loop of links
         raise DemoInputError("the image reference is not a usable file path") from None
     if not resolved.is_relative_to(uploads):
@@ -210,7 +209,7 @@ class DemoHandlers:
         return {"values": values, "pixels": grey_base64(image), "ms": (time.perf_counter() - start) * 1000}
 
     def _png(self, image: np.ndarray) -> gr.FileData:
-        return gr.FileData(path=save_img_array_to_cache(to_uint8(image), get_upload_folder(), format="png"))
+        return gr.FileData(path=save_png_in_cache(to_uint8(image)))
 
     def _api_result(self, z) -> tuple:
         """(*slider values, their digit as a PNG) for ``z`` put on the sliders."""

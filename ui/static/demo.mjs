@@ -21,7 +21,7 @@
 // painted and the drawings encoded (``data-paints``, ``data-encodes``), and the root dispatches a
 // ``vaeport:painted`` event (detail: engine, ms) and a ``vaeport:encoded`` event as they happen.
 
-import {EmptyDrawingError, createRandom, interpolate, loadModel, samplePosterior} from './runtime.mjs';
+import {EmptyDrawingError, createRandom, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
 
 /** Start the demo in ``root`` (an empty element) with the page ``config`` that the Python side wrote. */
 export function start(root, config, server = null) {
@@ -200,12 +200,14 @@ async function loadOnnxruntimeWeb({base, module, wasm}) {
   } finally {
     URL.revokeObjectURL(url);
   }
-  ort.env.wasm.numThreads = 1; // no cross-origin isolation needed, and one thread is fastest for one digit
-  ort.env.wasm.wasmBinary = binary;
-  return ort;
+  return setUpWasm(ort, binary);
 }
 
-async function loadBrowserEngine({model, precision, ort: ortConfig}, assets) {
+/**
+ * The browser engine on the model that ``write_assets`` (ui/assets.py) laid out under the URL
+ * ``assets``; the browser benchmark loads it this way too, to time single calls.
+ */
+export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets) {
   const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)});
   const folder = new URL(model.folder, assets);
   const loaded = await loadModel(ort, {

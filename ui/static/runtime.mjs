@@ -234,6 +234,17 @@ function checkGraph(session, role, file, latentDim) {
 }
 
 /**
+ * Set up onnxruntime-web's wasm backend the way this runtime runs it, before the first model loads:
+ * one thread (a page needs no cross-origin isolation for it, and one thread is the fastest for one
+ * digit) and, when given, the .wasm's bytes, so that onnxruntime-web fetches nothing itself.
+ */
+export function setUpWasm(ort, wasmBinary = null) {
+  ort.env.wasm.numThreads = 1;
+  if (wasmBinary) ort.env.wasm.wasmBinary = wasmBinary;
+  return ort;
+}
+
+/**
  * Load a model folder: ``read(fileName)`` resolves to the bytes of a file in it (a fetch in the page,
  * a file read in Node). ``precision`` is "fp32" or "int8", a precision the manifest's ``graphs`` records.
  */

@@ -12,6 +12,8 @@ import {fileURLToPath} from 'node:url';
 
 import * as ort from 'onnxruntime-web/wasm';
 
+import {setUpWasm} from '../static/runtime.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '..', '..');
 export const SHIPPED_MODEL = join(REPO, 'exported');
@@ -21,11 +23,11 @@ const DATA_ROOT = process.env.VAEPORT_DATA_ROOT ?? resolve(REPO, '..', 'shared',
 // The Python with vaeport installed (the project's virtual environment, active when the tests run).
 const PYTHON = process.env.PYTHON ?? 'python3';
 
-/** onnxruntime-web's wasm backend, one thread, its .wasm read from the npm package as the page fetches it. */
+const ORT_WEB = JSON.parse(readFileSync(join(STATIC, 'ort-web.json'), 'utf8'));
+
+/** onnxruntime-web's wasm backend as the page sets it up, its .wasm read from the npm package. */
 export function onnxruntimeWeb() {
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmBinary ??= readFileSync(join(ORT_DIST, 'ort-wasm-simd-threaded.wasm'));
-  return ort;
+  return setUpWasm(ort, ort.env.wasm.wasmBinary ?? readFileSync(join(ORT_DIST, ORT_WEB.wasm.file)));
 }
 
 /** The ``read`` a model folder on disk gives ``loadModel``. */

@@ -1,0 +1,189 @@
+// The browser benchmark's probe: what it adds to every page it opens, before the page's own code
+// runs. benchmarks/browser/pages.py adds this file as a Playwright init script, its `export`
+// keywords dropped, so it imports nothing; installProbe(window) then puts it at window.vaeportProbe.
+//
+// Every time is the page's own clock, performance.now(), so Playwright's round trips are not
+// counted. What the probe records (``times``):
+//
+// - inputs: each slider ``input`` event (a capture listener on the document), and ``frame``: the
+//   start of the first animation frame after it;
+// - paints: each ``vaeport:painted`` event, with the engine and its decode time, and ``shown``: the
+//   start of the first animation frame after the paint (a requestAnimationFrame requested right at
+//   the event), when the frame that holds the new digit goes to the compositor;
+// - encodes: each ``vaeport:encoded`` event;
+// - pad: the pointer going down and up on the pad, and the pointer moves in between;
+// - clicks: each click on an example tile, and ``set``: when the sliders' readouts next changed;
+// - built and ready: when the page's root appeared, and when it said its browser engine was ready;
+// - last: the latest input, paint or encode, to tell when the page has settled.
+
+/** An empty record. */
+export function newTimes() {
+  return {
+    inputs: [],
+    paints: [],
+    encodes: [],
+    clicks: [],
+    pad: {down: [], up: [], moves: 0},
+    built: null,
+    ready: null,
+    last: 0,
+  };
+}
+
+/**
+ * Handlers of the page's events that record into ``times``, apart from the page itself: ``clock()``
+ * reads the time, ``afterFrame(callback)`` calls back with the start of the next animation frame,
+ * ``afterReadouts(callback)`` calls back once when the sliders' readouts next change.
+ */
+export function recorder(times, {clock, afterFrame, afterReadouts}) {
+  const now = () => (times.last = clock());
+  const onPad = (event) => Boolean(event.target.classList?.contains('pad-canvas'));
+  return {
+    input(event) {
+      if (event.target.type !== 'range') return;
+      const input = {at: now()};
+      times.inputs.push(input);
+      afterFrame((frame) => (input.frame = frame));
+    },
+    painted(event) {
+      const paint = {at: now(), engine: event.detail.engine, ms: event.detail.ms};
+      times.paints.push(paint);
+      afterFrame((frame) => (paint.shown = frame));
+    },
+    encoded() {
+      times.encodes.push(now());
+    },
+    pointerdown(event) {
+      if (onPad(event)) times.pad.down.push(clock());
+    },
+    pointermove(event) {
+      if (onPad(event) && event.buttons) times.pad.moves += 1;
+    },
+    pointerup(event) {
+      if (onPad(event)) times.pad.up.push(clock());
+    },
+    click(event) {
+      if (!event.target.closest?.('.tile')) return;
+      const click = {at: clock()};
+      times.clicks.push(click);
+      afterReadouts(() => (click.set = clock()));
+    },
+    /** The page's root (or null, before it is built) changed its ``data-engine`` or ``data-browser``. */
+    root(element) {
+      if (element && times.built === null) times.built = clock();
+      if (element?.dataset.browser === 'ready' && times.ready === null) times.ready = clock();
+    },
+  };
+}
+
+/**
+ * Slider input ``index`` and the first digit painted after it, ``{input, paint}``, once the starts
+ * of the frames after both are known; else null. Paints before ``paintsBefore`` are not its own.
+ */
+export function paintOfInput(times, index, paintsBefore) {
+  const input = times.inputs[index];
+  if (input?.frame === undefined) return null;
+  const paint = times.paints.slice(paintsBefore).find((candidate) => candidate.at >= input.at);
+  return paint?.shown === undefined ? null : {input, paint};
+}
+
+/** Tile click ``index`` once it has set the sliders and a digit was painted after it; else null. */
+export function settledClick(times, index) {
+  const click = times.clicks[index];
+  if (click?.set === undefined || !times.paints.some((paint) => paint.at >= click.at)) return null;
+  return click;
+}
+
+/** Whether the page has had no input, paint or encode for more than ``ms`` before ``now``. */
+export function quietFor(times, now, ms) {
+  return now - times.last > ms;
+}
+
+/** Where a fast drag puts a slider at animation frame ``frame``: back and forth over the middle 60% of its range. */
+export function dragValue(low, high, frame) {
+  return low + (high - low) * (0.2 + 0.6 * Math.abs(Math.sin(frame / 40)));
+}
+
+/** The mean milliseconds per call of ``calls`` awaited calls of ``call``, one after another, timed by ``clock()``. */
+export async function meanCallMs(call, calls, clock) {
+  const start = clock();
+  for (let i = 0; i < calls; i++) await call();
+  return (clock() - start) / calls;
+}
+
+/**
+ * Move slider ``index`` once every animation frame for ``seconds``, as a fast drag does: the range's
+ * value changes and it fires ``input``. Resolves to [start, end] in page time.
+ */
+function drag(window, index, seconds) {
+  const range = window.document.querySelectorAll('.latent input[type=range]')[index];
+  const [low, high] = [Number(range.min), Number(range.max)];
+  const start = window.performance.now();
+  let frame = 0;
+  return new Promise((done) => {
+    const step = () => {
+      const at = window.performance.now();
+      if (at - start >= seconds * 1000) return done([start, at]);
+      range.value = String(dragValue(low, high, frame));
+      range.dispatchEvent(new window.Event('input', {bubbles: true}));
+      frame += 1;
+      window.requestAnimationFrame(step);
+    };
+    window.requestAnimationFrame(step);
+  });
+}
+
+/** Record the page's events from now on, and answer the benchmark at ``window.vaeportProbe``. */
+export function installProbe(window) {
+  const {document} = window;
+  const times = newTimes();
+  const clock = () => window.performance.now();
+  const afterReadouts = (callback) => {
+    const readouts = new window.MutationObserver(() => {
+      callback();
+      readouts.disconnect();
+    });
+    for (const output of document.querySelectorAll('.latent output')) {
+      readouts.observe(output, {childList: true, subtree: true, characterData: true});
+    }
+  };
+  const record = recorder(times, {clock, afterFrame: (callback) => window.requestAnimationFrame(callback), afterReadouts});
+  document.addEventListener('input', record.input, true);
+  document.addEventListener('vaeport:painted', record.painted);
+  document.addEventListener('vaeport:encoded', record.encoded);
+  for (const name of ['pointerdown', 'pointermove', 'pointerup', 'click']) document.addEventListener(name, record[name], true);
+  const root = () => document.querySelector('[data-engine]');
+  new window.MutationObserver(() => record.root(root())).observe(document, {
+    subtree: true,
+    attributes: true,
+    attributeFilter: ['data-engine', 'data-browser'],
+  });
+
+  let model = null;
+  window.vaeportProbe = {
+    times: () => times,
+    paintOfInput: (index, paintsBefore) => paintOfInput(times, index, paintsBefore),
+    settledClick: (index) => settledClick(times, index),
+    quietFor: (ms) => quietFor(times, clock(), ms),
+    /** Whether the browser engine is ready or has failed (``data-browser`` on the page's root). */
+    engineSettled: () => ['ready', 'failed'].includes(root()?.dataset.browser),
+    drag: (index, seconds) => drag(window, index, seconds),
+    /**
+     * Load the model that ``located`` (``write_assets``' answer) describes, from the folder at URL
+     * ``assets``, with the page's own code: the same files, checks and onnxruntime-web set-up as
+     * the demo's browser engine. Resolves to the engine's label and the precision it runs.
+     */
+    async loadEngine(assets, located) {
+      const base = new URL(assets, document.baseURI);
+      const {loadBrowserEngine} = await import(new URL(located.page, base).href);
+      const engine = await loadBrowserEngine(located.browser, base);
+      model = engine.model;
+      return {label: engine.label, precision: model.precision};
+    },
+    /** The mean milliseconds of ``calls`` calls of the loaded model's ``part`` ("decode" or "encode") on ``input``. */
+    timeCalls(part, input, calls) {
+      const data = Float32Array.from(input);
+      return meanCallMs(() => model[part](data), calls, clock);
+    },
+  };
+}
