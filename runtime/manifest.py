@@ -11,17 +11,26 @@ judged as JSON sees them, so ``true`` is not the number 1 here either.
 
 import json
 import math
+from typing import NamedTuple
 
 from vaeport.contract import DIGITS, FORMAT_VERSION, GRAPH_FILES, IMAGE_SHAPE, MANIFEST_FILE, graph_io
 from vaeport.runtime.errors import ManifestMismatchError, ModelError
+from vaeport.runtime.latent_map import LatentMap
 from vaeport.runtime.prior import Prior
 
 # Keys that hold free-form records (shown by ``vaeport info``, read by training tools): objects, nothing more.
 RECORDS = ("dataset", "evaluation", "quantization", "training", "versions")
 
 
-def read_manifest(folder, location: str) -> tuple[dict, Prior]:
-    """The manifest of the model folder ``folder`` (shown to people as ``location``), checked, and its prior."""
+class Described(NamedTuple):
+    """What a checked manifest describes beyond plain values: the prior, and the latent map (None without one)."""
+
+    prior: Prior
+    latent_map: LatentMap | None
+
+
+def read_manifest(folder, location: str) -> tuple[dict, Described]:
+    """The manifest of the model folder ``folder`` (shown to people as ``location``), checked, and what it describes."""
     path = folder.joinpath(MANIFEST_FILE)
     if not path.is_file():
         raise ModelError(f"{MANIFEST_FILE} is missing from the model folder {location}")
@@ -32,9 +41,9 @@ def read_manifest(folder, location: str) -> tuple[dict, Prior]:
     return manifest, check_manifest(manifest, f"{MANIFEST_FILE} in {location}")
 
 
-def check_manifest(manifest, where: str) -> Prior:
-    """The model's prior, once every key of ``manifest`` is checked; else a ``ModelError`` naming the
-    first key that is missing or malformed.
+def check_manifest(manifest, where: str) -> Described:
+    """The model's prior and latent map, once every key of ``manifest`` is checked; else a ``ModelError``
+    naming the first key that is missing or malformed.
 
     ``where`` names the file in messages, such as ``"manifest.json in /models/v2"``.
     """
@@ -63,7 +72,7 @@ def check_manifest(manifest, where: str) -> Prior:
         if key in manifest and not isinstance(manifest[key], dict):
             raise ModelError(f"{where} has {key} of type {type(manifest[key]).__name__}; expected a JSON object")
     try:
-        return Prior.from_manifest(manifest)
+        return Described(Prior.from_manifest(manifest), LatentMap.from_manifest(manifest))
     except ModelError as error:
         raise ModelError(f"{where}: {error}") from None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vaeport.contract import BATCH_DIM, GRAPH_FILES, MANIFEST_FILE, PRECISIONS, graph_io
 from vaeport.runtime.errors import InputError, ManifestMismatchError, ModelError, ModelIntegrityError
+from vaeport.runtime.latent_map import LatentMap
 from vaeport.runtime.manifest import read_manifest
 from vaeport.runtime.prior import Prior
 
@@ -20,12 +21,13 @@ SHIPPED_MODEL_PACKAGE = "vaeport.exported"
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """A verified model: its folder, its manifest, the prior it describes and ``{role: (file name, bytes)}``
-    of one precision."""
+    """A verified model: its folder, its manifest, the prior and latent map it describes and
+    ``{role: (file name, bytes)}`` of one precision."""
 
     location: str
     manifest: dict
     prior: Prior
+    latent_map: LatentMap | None
     graphs: dict[str, tuple[str, bytes]]
 
 
@@ -72,9 +74,9 @@ def read_model(model_dir, precision: str) -> ModelFiles:
         raise InputError(f"precision must be one of {list(PRECISIONS)}; got {precision!r}")
     folder = _folder(model_dir)
     location = str(folder)
-    manifest, prior = read_manifest(folder, location)
+    manifest, described = read_manifest(folder, location)
     graphs = {role: _read_graph(folder, location, manifest, precision, role) for role in GRAPH_FILES[precision]}
-    return ModelFiles(location, manifest, prior, graphs)
+    return ModelFiles(location, manifest, described.prior, described.latent_map, graphs)
 
 
 def _shape_matches(actual: list, expected: list) -> bool:

@@ -10,42 +10,17 @@ component with mean 0 and log-variance 0, so older model folders keep working.
 """
 
 import math
-import numbers
 
 import numpy as np
 
 from vaeport.runtime.arrays import count
 from vaeport.runtime.errors import InputError, ModelError
+from vaeport.runtime.json_numbers import json_numbers
 
 MIXTURE_TYPE = "gaussian_mixture"
 WEIGHT_SUM_TOLERANCE = 1e-6
 LOG_2PI = math.log(2 * math.pi)
 STANDARD_NORMAL = "standard normal N(0, I)"
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _numbers(section: dict, key: str, shape: tuple[int, ...], expected: str) -> np.ndarray:
-    """``prior.<key>`` as float64 of exactly ``shape``: nested lists of finite numbers, nothing else."""
-    value = section.get(key)
-
-    def walk(item, depth):
-        if depth == len(shape):
-            return _is_number(item)
-        return isinstance(item, list) and len(item) == shape[depth] and all(walk(x, depth + 1) for x in item)
-
-    if not walk(value, 0):
-        try:
-            got = f"shape {list(np.shape(value))}" if isinstance(value, list) else repr(value)
-        except ValueError:  # ragged lists
-            got = "lists of different lengths"
-        raise ModelError(f"manifest prior.{key} must be {expected}, numbers only; got {got}")
-    array = np.asarray(value, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise ModelError(f"manifest prior.{key} must hold finite numbers; it holds NaN or infinity")
-    return array
 
 
 def gaussian_log_prob(z: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
@@ -99,7 +74,9 @@ class Prior:
                 f"manifest prior.weights must be a non-empty list of numbers (one per component); got {weights_list!r}"
             )
         components = len(weights_list)
-        weights = _numbers(section, "weights", (components,), "a list of K numbers, one weight per component")
+        weights = json_numbers(
+            section.get("weights"), "prior.weights", (components,), "a list of K numbers, one weight per component"
+        )
         if (weights <= 0).any():
             raise ModelError(f"manifest prior.weights must all be positive; the smallest is {float(weights.min())!r}")
         if abs(weights.sum() - 1) > WEIGHT_SUM_TOLERANCE:
@@ -107,9 +84,17 @@ class Prior:
                 f"manifest prior.weights must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}); they sum to {float(weights.sum())!r}"
             )
         shape = f"[K, latent_dim] = [{components}, {latent_dim}] (K from prior.weights, latent_dim from the manifest)"
-        means = _numbers(section, "means", (components, latent_dim), f"a K x latent_dim list of lists, shape {shape}")
-        logvars = _numbers(
-            section, "logvars", (components, latent_dim), f"a K x latent_dim list of lists, shape {shape}"
+        means = json_numbers(
+            section.get("means"),
+            "prior.means",
+            (components, latent_dim),
+            f"a K x latent_dim list of lists, shape {shape}",
+        )
+        logvars = json_numbers(
+            section.get("logvars"),
+            "prior.logvars",
+            (components, latent_dim),
+            f"a K x latent_dim list of lists, shape {shape}",
         )
         return cls(weights, means, logvars, section["description"])
 

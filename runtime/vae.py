@@ -15,6 +15,7 @@ from vaeport.runtime.arrays import count, image_batch, latent_batch, random_gene
 from vaeport.runtime.elbo import elbo_terms
 from vaeport.runtime.errors import InferenceError, InputError
 from vaeport.runtime.info import environment, model_summary
+from vaeport.runtime.latent_map import LatentMap
 from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import OpenModel, open_model
 
@@ -59,6 +60,11 @@ class VAERuntime:
     def prior(self) -> Prior:
         """The model's prior p(z): the manifest's learned mixture, or N(0, I) when it has none."""
         return self._model.prior
+
+    @property
+    def latent_map(self) -> LatentMap | None:
+        """The manifest's latent map (a plane of latent space and the test digits' mu); None without one."""
+        return self._model.latent_map
 
     @property
     def graph_files(self) -> dict[str, bytes]:

@@ -78,3 +78,11 @@ def optimized_op_types(graph_path: Path, folder: Path) -> Counter:
     options.optimized_model_filepath = str(folder / f"{Path(graph_path).stem}.optimized.onnx")
     open_graph(graph_path, session_options=options)
     return Counter(node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node)
+
+
+def graph_weights(graph_path: Path) -> dict:
+    """``{name: numpy array}`` of the weights stored in a graph file."""
+    import onnx
+    from onnx import numpy_helper
+
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(graph_path)).graph.initializer}

@@ -10,7 +10,7 @@ import pytest
 
 from vaeport.cli import COMMAND_EXTRAS, build_parser
 
-COMMANDS = {"demo", "web", "info", "train", "export", "quantize", "evaluate", "bench"}
+COMMANDS = {"demo", "web", "info", "train", "export", "derive", "evaluate", "bench"}
 # Options of `vaeport train` that say where to read and write rather than how to train.
 TRAIN_RUN_OPTIONS = {"out", "data_root", "no_download"}
 

@@ -63,7 +63,7 @@ def test_there_are_fixtures_of_both_verdicts():
 
 @pytest.mark.parametrize("fixture", fixtures("good"))
 def test_a_good_manifest_is_accepted(fixture):
-    assert isinstance(check_manifest(edited_manifest(fixture), MANIFEST_FILE), Prior)
+    assert isinstance(check_manifest(edited_manifest(fixture), MANIFEST_FILE).prior, Prior)
 
 
 @pytest.mark.parametrize("fixture", fixtures("bad"))

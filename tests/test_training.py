@@ -13,10 +13,12 @@ import onnx
 import pytest
 import torch
 
-from conftest import REPO, SHIPPED_MODEL
+from conftest import REPO, SHIPPED_MODEL, graph_weights
 from vaeport.cli import build_parser, train_config
 from vaeport.contract import GRAPH_FILES, MANIFEST_FILE, sha256_file
+from vaeport.runtime import VAERuntime
 from vaeport.runtime.elbo import bce_from_probabilities
+from vaeport.runtime.errors import ModelIntegrityError
 from vaeport.runtime.prior import Prior, gaussian_log_prob
 from vaeport.runtime.sessions import open_graph
 from vaeport.training import export as export_module
@@ -25,7 +27,7 @@ from vaeport.training.config import TrainConfig
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import CheckpointError, ConfigError, DataError, ExportError
 from vaeport.training.evaluate import evaluate_graphs, load_test_digits
-from vaeport.training.export import export
+from vaeport.training.export import derive, export
 from vaeport.training.loss import negative_elbo
 from vaeport.training.mnist_files import read_idx
 from vaeport.training.model import VAE, Decoder, DecoderProbabilities, reparameterize, sample_prior
@@ -407,7 +409,7 @@ def test_manifest_records_hashes_metrics_and_examples(trained):
             assert entry["sha256"] == sha256_file(model_dir / name)
             assert entry["bytes"] == (model_dir / name).stat().st_size
             props = {p.key: json.loads(p.value) for p in onnx.load(str(model_dir / name)).metadata_props}
-            assert props == {k: v for k, v in manifest.items() if k != "graphs"}
+            assert props == {k: v for k, v in manifest.items() if k not in ("graphs", "map")}
     assert [e["digit"] for e in manifest["examples"]] == list(range(10))
     assert all(len(e["mu"]) == len(e["logvar"]) == SMALL["latent_dim"] for e in manifest["examples"])
     assert manifest["latent_dim"] == SMALL["latent_dim"] and manifest["training"]["hidden"] == list(SMALL["hidden"])
@@ -647,3 +649,40 @@ def test_evaluate_refuses_a_graph_that_does_not_match_its_manifest(tmp_path, tra
         f"decoder.int8.onnx in {target} has SHA-256" in result.stderr and "but manifest.json records" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+# --- deriving a model folder again from its fp32 graphs --------------------------------------------------------------
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL, folder, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    return folder
+
+
+@pytest.mark.slow
+def test_deriving_a_model_folder_again_rewrites_what_derives_from_its_fp32_graphs_and_keeps_them(model_copy, data_root):
+    (model_copy / "CNAME").write_text("kept")
+    shipped = json.loads((SHIPPED_MODEL / MANIFEST_FILE).read_text())
+    manifest = derive(model_copy, data_root=data_root, download=False)
+    assert manifest == json.loads((model_copy / MANIFEST_FILE).read_text())
+    assert (model_copy / "CNAME").read_text() == "kept"
+    for name in GRAPH_FILES["fp32"].values():
+        fp32, before = graph_weights(model_copy / name), graph_weights(SHIPPED_MODEL / name)
+        assert fp32.keys() == before.keys() and all(np.array_equal(fp32[k], before[k]) for k in fp32)
+    stamped = {p.key: json.loads(p.value) for p in onnx.load(str(model_copy / "decoder.onnx")).metadata_props}
+    assert stamped["quantization"] == manifest["quantization"] and stamped["metrics"] == manifest["metrics"]
+    assert manifest["metrics"]["fp32"] == shipped["metrics"]["fp32"]
+    assert manifest["metrics"]["int8"]["neg_elbo"] == pytest.approx(shipped["metrics"]["int8"]["neg_elbo"], abs=0.02)
+    np.testing.assert_allclose(manifest["map"]["axes"], shipped["map"]["axes"], atol=1e-4)
+    assert manifest["map"]["points"]["per_digit"] == shipped["map"]["points"]["per_digit"]
+    VAERuntime.load(model_copy, device="cpu", precision="int8")  # every hash matches the new manifest
+
+
+def test_deriving_refuses_a_folder_whose_fp32_graph_fails_its_hash(model_copy, data_root):
+    (model_copy / "encoder.onnx").write_bytes(b"not the graph the manifest describes")
+    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
+    with pytest.raises(ModelIntegrityError, match="encoder.onnx"):
+        derive(model_copy, data_root=data_root, download=False)
+    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before

@@ -4,7 +4,6 @@ exact logistic, the kernels onnxruntime runs them with, and whether this CPU com
 shipped int8 graphs mean. Speed is measured in benchmarks/."""
 
 import json
-import shutil
 
 import numpy as np
 import onnx
@@ -12,16 +11,14 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import SHIPPED_MODEL, optimized_op_types
+from conftest import SHIPPED_MODEL, graph_weights, optimized_op_types
 from support.qdq_reference import run_reference
 from vaeport.contract import GRAPH_FILES, INT8_WEIGHT_MAX, MANIFEST_FILE
 from vaeport.runtime import VAERuntime
-from vaeport.runtime.errors import ModelIntegrityError
 from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import open_graph
 from vaeport.training import evaluate
 from vaeport.training.errors import ExportError
-from vaeport.training.export import requantize
 from vaeport.training.quantize import (
     CALIBRATION_DIGITS,
     _round_weights,
@@ -320,52 +317,13 @@ def test_no_pair_of_products_saturates_16_bits_with_7_bit_weights(digits):
     """onnxruntime's uint8 x int8 kernel on x86 without VNNI adds pairs of products in 16 bits. On the
     encoder's first layer and real digits (ink at 255), the shipped 7-bit weights never saturate a
     pair; the same layer's weights rounded to 8 bits do, on most digits."""
-    stored = _weights(SHIPPED_MODEL / GRAPH_FILES["int8"]["encoder"])
+    stored = graph_weights(SHIPPED_MODEL / GRAPH_FILES["int8"]["encoder"])
     first = stored["body.0.weight_quantized"]
     pixels = np.rint(digits[:100].reshape(100, -1) * 255).astype(np.uint8)
     exact = pixels.astype(np.int64) @ first.T.astype(np.int64)
     np.testing.assert_array_equal(_saturating_pair_sums(pixels, first), exact)
 
-    fp32 = _weights(SHIPPED_MODEL / GRAPH_FILES["fp32"]["encoder"])["body.0.weight"]
+    fp32 = graph_weights(SHIPPED_MODEL / GRAPH_FILES["fp32"]["encoder"])["body.0.weight"]
     eight_bit = np.rint(fp32 / (np.abs(fp32).max(axis=1, keepdims=True) / 127)).astype(np.int8)
     wrong = (_saturating_pair_sums(pixels, eight_bit) != pixels.astype(np.int64) @ eight_bit.T.astype(np.int64)).any(1)
     assert wrong.mean() > 0.5
-
-
-# --- quantising a model folder again --------------------------------------------------------------
-
-
-@pytest.fixture
-def model_copy(tmp_path):
-    folder = tmp_path / "model"
-    shutil.copytree(SHIPPED_MODEL, folder, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
-    return folder
-
-
-def _weights(path) -> dict[str, np.ndarray]:
-    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
-
-
-@pytest.mark.slow
-def test_requantizing_a_model_folder_rewrites_its_int8_graphs_and_keeps_its_fp32_weights(model_copy, data_root):
-    (model_copy / "CNAME").write_text("kept")
-    shipped = json.loads((SHIPPED_MODEL / MANIFEST_FILE).read_text())
-    manifest = requantize(model_copy, data_root=data_root, download=False)
-    assert manifest == json.loads((model_copy / MANIFEST_FILE).read_text())
-    assert (model_copy / "CNAME").read_text() == "kept"
-    for name in GRAPH_FILES["fp32"].values():
-        fp32, before = _weights(model_copy / name), _weights(SHIPPED_MODEL / name)
-        assert fp32.keys() == before.keys() and all(np.array_equal(fp32[k], before[k]) for k in fp32)
-    stamped = {p.key: json.loads(p.value) for p in onnx.load(str(model_copy / "decoder.onnx")).metadata_props}
-    assert stamped["quantization"] == manifest["quantization"] and stamped["metrics"] == manifest["metrics"]
-    assert manifest["metrics"]["fp32"] == shipped["metrics"]["fp32"]
-    assert manifest["metrics"]["int8"]["neg_elbo"] == pytest.approx(shipped["metrics"]["int8"]["neg_elbo"], abs=0.02)
-    VAERuntime.load(model_copy, device="cpu", precision="int8")  # every hash matches the new manifest
-
-
-def test_requantizing_refuses_a_folder_whose_fp32_graph_fails_its_hash(model_copy, data_root):
-    (model_copy / "encoder.onnx").write_bytes(b"not the graph the manifest describes")
-    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
-    with pytest.raises(ModelIntegrityError, match="encoder.onnx"):
-        requantize(model_copy, data_root=data_root, download=False)
-    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before

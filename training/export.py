@@ -44,6 +44,7 @@ from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.data import load_mnist
 from vaeport.training.errors import ExportError
 from vaeport.training.evaluate import EVAL_SEED, evaluate_graphs, load_test_digits
+from vaeport.training.latent_map import map_section
 from vaeport.training.model import DecoderProbabilities
 from vaeport.training.prior import describe_prior
 from vaeport.training.quantize import calibration_digits, quantize_model
@@ -139,12 +140,17 @@ def _prior(model, config, encoder_graph: Path) -> Prior | None:
     )  # checked as a runtime will check it
 
 
+# Manifest keys a graph does not carry: the file hashes (a file cannot hold its own hash), and the
+# latent map, whose 10,000 points would add more to each graph than its int8 decoder's weights.
+UNSTAMPED_KEYS = ("graphs", "map")
+
+
 def _stamp_metadata(path: Path, manifest: dict) -> None:
-    """Every manifest key except the file hashes (a file cannot hold its own hash) as metadata_props."""
+    """Every manifest key but ``UNSTAMPED_KEYS`` as metadata_props."""
     model = onnx.load(str(path))
     del model.metadata_props[:]
     for key, value in manifest.items():
-        if key != "graphs":
+        if key not in UNSTAMPED_KEYS:
             model.metadata_props.add(key=key, value=json.dumps(value))
     onnx.save(model, str(path))
 
@@ -204,7 +210,6 @@ def _write_model(
     generator = torch.Generator().manual_seed(0)
     decoder = DecoderProbabilities(model.decoder).eval()
     fp32 = {part: folder / name for part, name in GRAPH_FILES["fp32"].items()}
-    int8 = {part: folder / name for part, name in GRAPH_FILES["int8"].items()}
 
     _export_graph(model.encoder, torch.rand(2, *IMAGE_SHAPE), fp32["encoder"], ENCODER_INPUT, ENCODER_OUTPUTS)
     _export_graph(decoder, torch.randn(2, latent_dim), fp32["decoder"], DECODER_INPUT, [DECODER_OUTPUT])
@@ -215,15 +220,8 @@ def _write_model(
         lambda n: images[torch.randint(len(images), (n,), generator=generator)],
     )
     _check_parity(decoder, fp32["decoder"], DECODER_INPUT, lambda n: torch.randn(n, latent_dim, generator=generator))
-    quantization = quantize_model(fp32, int8, digits)
 
     prior = _prior(model, config, fp32["encoder"])
-    measure_prior = Prior.standard_normal(latent_dim) if prior is None else prior
-    measured = {
-        precision: evaluate_graphs(paths["encoder"], paths["decoder"], images.numpy(), measure_prior)
-        for precision, paths in (("fp32", fp32), ("int8", int8))
-    }
-    mu, logvar = measured["fp32"]["mu"], measured["fp32"]["logvar"]
     history = state["history"]
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -236,11 +234,6 @@ def _write_model(
             "convention": "white strokes on black",
         },
         "io": graph_io(latent_dim),
-        "metrics": {precision: result["metrics"] for precision, result in measured.items()},
-        "quantization": quantization,
-        "evaluation": {"posterior_samples": 1, "seed": EVAL_SEED, "test_images": len(images)},
-        "latent_stats": _latent_stats(mu),
-        "examples": _pick_examples(mu, logvar, labels.numpy()),
         **({} if prior is None else {"prior": prior.to_manifest()}),
         "training": {
             **config.to_dict(),
@@ -250,56 +243,73 @@ def _write_model(
         "versions": {
             "vaeport": vaeport.__version__,
             "torch": str(torch.__version__),
-            **_tool_versions(),
             "opset": next(
                 op.version for op in onnx.load(str(fp32["encoder"])).opset_import if op.domain in ("", "ai.onnx")
             ),
             "python": platform.python_version(),
         },
     }
-    _stamp_and_hash(manifest, {"fp32": fp32, "int8": int8})
+    measure_prior = Prior.standard_normal(latent_dim) if prior is None else prior
+    return _derive(folder, manifest, images.numpy(), labels.numpy(), digits, measure_prior)
+
+
+def _derive(folder: Path, manifest: dict, images: np.ndarray, labels: np.ndarray, digits: np.ndarray, prior) -> dict:
+    """Everything a model folder derives from its fp32 graphs (already in ``folder``) and MNIST: the int8
+    graphs (calibrated on the training ``digits``), both precisions' metrics on the test ``images``, the
+    slider ranges, the examples and the latent map (from the test digits' mu and ``labels``); then every
+    graph stamped with the finished manifest and hashed into it, and manifest.json written.
+
+    ``manifest`` holds what does not derive from the graphs (the model's description, its training);
+    ``prior`` is the model's prior, which the measure's KL is taken to. Returns the finished manifest.
+    """
+    paths = {
+        precision: {part: folder / name for part, name in files.items()} for precision, files in GRAPH_FILES.items()
+    }
+    manifest["quantization"] = quantize_model(paths["fp32"], paths["int8"], digits)
+    measured = {
+        precision: evaluate_graphs(files["encoder"], files["decoder"], images, prior)
+        for precision, files in paths.items()
+    }
+    mu, logvar = measured["fp32"]["mu"], measured["fp32"]["logvar"]
+    manifest["metrics"] = {precision: result["metrics"] for precision, result in measured.items()}
+    manifest["evaluation"] = {"posterior_samples": 1, "seed": EVAL_SEED, "test_images": len(images)}
+    manifest["latent_stats"] = _latent_stats(mu)
+    manifest["examples"] = _pick_examples(mu, logvar, labels)
+    manifest["map"] = map_section(mu, labels)
+    manifest["versions"].update(_tool_versions())
+    _stamp_and_hash(manifest, paths)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def requantize(model_dir: Path, data_root=None, download: bool = True) -> dict:
-    """Quantise a model folder's fp32 graphs again with this version's int8 recipe, without the checkpoint.
+def derive(model_dir: Path, data_root=None, download: bool = True) -> dict:
+    """Write again everything a model folder derives from its fp32 graphs and MNIST, without the checkpoint.
 
-    The fp32 graphs keep their weights; the int8 graphs, their metrics (measured on as many test
-    digits as the manifest's), the ``quantization`` record, the tool versions, every graph's metadata
-    and the hashes are written anew, and the folder is replaced only when all of it succeeded.
-    Returns the new manifest.
+    The fp32 graphs keep their weights, and the manifest its description of the model and its
+    training; the int8 graphs (with this version's recipe), the metrics (on as many test digits as
+    the manifest records), the slider ranges, the examples, the latent map, every graph's metadata and
+    the hashes are written anew. The folder is replaced only when all of it succeeded. Returns the
+    new manifest.
     """
     model_dir = Path(model_dir)
     vae = VAERuntime.load(model_dir, device="cpu", precision="fp32")  # the fp32 graphs checked against the manifest
     manifest = copy.deepcopy(vae.manifest)
-    images, _ = load_test_digits(data_root, download=download, limit=manifest["evaluation"]["test_images"])
+    images, labels = load_test_digits(data_root, download=download, limit=manifest["evaluation"]["test_images"])
     digits = calibration_digits(data_root, download=download)
     try:
         with replacing_folder(model_dir) as staging:
-            paths = {
-                precision: {part: staging / name for part, name in files.items()}
-                for precision, files in GRAPH_FILES.items()
-            }
-            for path in paths["fp32"].values():
-                shutil.copyfile(model_dir / path.name, path)
-            manifest["quantization"] = quantize_model(paths["fp32"], paths["int8"], digits)
-            int8 = paths["int8"]
-            manifest["metrics"]["int8"] = evaluate_graphs(int8["encoder"], int8["decoder"], images, vae.prior)[
-                "metrics"
-            ]
-            manifest["versions"].update(_tool_versions())
-            _stamp_and_hash(manifest, paths)
-            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+            for name in GRAPH_FILES["fp32"].values():
+                shutil.copyfile(model_dir / name, staging / name)
+            manifest = _derive(staging, manifest, images, labels, digits, vae.prior)
     except VaeportError:
         raise
     except Exception as error:
         raise ExportError(
-            f"requantizing failed and {model_dir} was left as it was: {type(error).__name__}: {error}"
+            f"deriving failed and {model_dir} was left as it was: {type(error).__name__}: {error}"
         ) from error
     fp32, int8 = manifest["metrics"]["fp32"], manifest["metrics"]["int8"]
     print(
-        f"requantized {model_dir}: test negative ELBO {fp32['neg_elbo']:.2f} (fp32), {int8['neg_elbo']:.2f} (int8) "
+        f"derived {model_dir} again: test negative ELBO {fp32['neg_elbo']:.2f} (fp32), {int8['neg_elbo']:.2f} (int8) "
         f"nats/image over {len(images)} test digits"
     )
     return manifest

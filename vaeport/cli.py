@@ -137,20 +137,20 @@ def _run_export(args) -> None:
     )
 
 
-def _add_quantize(sub) -> None:
+def _add_derive(sub) -> None:
     p = sub.add_parser(
-        "quantize",
-        help="quantise a model folder's fp32 graphs again into its int8 graphs, with this version's recipe",
+        "derive",
+        help="write again what a model folder derives from its fp32 graphs: int8 graphs, metrics, examples, map",
     )
     p.add_argument("model_dir", type=Path, help="folder with the fp32 graphs and manifest.json (no checkpoint needed)")
     _add_data_arguments(p)
-    p.set_defaults(handler=_run_quantize)
+    p.set_defaults(handler=_run_derive)
 
 
-def _run_quantize(args) -> None:
-    from vaeport.training.export import requantize
+def _run_derive(args) -> None:
+    from vaeport.training.export import derive
 
-    requantize(args.model_dir, data_root=args.data_root, download=not args.no_download)
+    derive(args.model_dir, data_root=args.data_root, download=not args.no_download)
 
 
 def _add_evaluate(sub) -> None:
@@ -358,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaeport {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_train, _add_export, _add_quantize, _add_evaluate, _add_info, _add_bench, _add_demo, _add_web):
+    for add in (_add_train, _add_export, _add_derive, _add_evaluate, _add_info, _add_bench, _add_demo, _add_web):
         add(sub)
     return parser
 
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMAND_EXTRAS = {
     "train": "train",
     "export": "train",
-    "quantize": "train",
+    "derive": "train",
     "evaluate": "cpu",
     "bench": "bench",
     "demo": "ui",

@@ -32,6 +32,10 @@ export class InferenceError extends Error {
 }
 
 export const WEIGHT_SUM_TOLERANCE = 1e-6; // how far a prior's weights may miss summing to 1, as in vaeport.runtime.prior
+// The latent map's points store one byte per dimension, and its axes may miss being orthonormal by
+// this much, as in vaeport.runtime.latent_map.
+export const MAP_LEVELS = 255;
+export const MAP_ORTHONORMAL_TOLERANCE = 1e-6;
 
 /**
  * The ONNX contract (vaeport.contract) and the manifest's free-form records (RECORDS of
@@ -127,7 +131,7 @@ export function checkManifest(manifest, where = 'manifest.json') {
       throw new ModelError(`${where} has ${key} ${describe(manifest[key])}; expected a JSON object`);
     }
   }
-  return Prior.fromManifest(manifest, where);
+  return {prior: Prior.fromManifest(manifest, where), latentMap: LatentMap.fromManifest(manifest, where)};
 }
 
 /** ``graphs.<precision>.<role>``: the contract's file name, a hex SHA-256 and a size in bytes, for each precision there. */
@@ -257,7 +261,7 @@ export async function loadModel(ort, {read, manifestFile = 'manifest.json', prec
   } catch (error) {
     throw new ModelError(`${manifestFile} could not be read as JSON (${error.message})`);
   }
-  const prior = checkManifest(manifest, manifestFile);
+  const {prior, latentMap} = checkManifest(manifest, manifestFile);
   if (!Object.hasOwn(manifest.graphs, precision)) {
     const recorded = Object.keys(manifest.graphs).filter((name) => precisions.includes(name)).sort();
     throw new ModelError(`${manifestFile} records no graphs.${precision}.encoder; it lists precisions ${describe(recorded)}`);
@@ -279,15 +283,16 @@ export async function loadModel(ort, {read, manifestFile = 'manifest.json', prec
     }
     checkGraph(sessions[role], role, file, manifest.latent_dim);
   }
-  return new VaeModel(ort, manifest, prior, precision, sessions);
+  return new VaeModel(ort, manifest, {prior, latentMap}, precision, sessions);
 }
 
 /** A loaded model: the two sessions, the manifest they were checked against and the prior it describes. */
 export class VaeModel {
-  constructor(ort, manifest, prior, precision, sessions) {
+  constructor(ort, manifest, {prior, latentMap}, precision, sessions) {
     this.ort = ort;
     this.manifest = manifest;
     this.prior = prior;
+    this.latentMap = latentMap;
     this.precision = precision;
     this.sessions = sessions;
     this.latentDim = manifest.latent_dim;
@@ -444,6 +449,84 @@ export class Prior {
     let k = this.cumulative.findIndex((edge) => u < edge);
     if (k < 0) k = this.cumulative.length - 1;
     return samplePosterior(this.means[k], this.logvars[k], random);
+  }
+}
+
+/**
+ * The latent map (vaeport.runtime.latent_map): a plane of latent space through ``centre`` along two
+ * orthonormal ``axes``, and the test digits' mu ``points`` (n x D, row by row) with their ``digits``.
+ */
+export class LatentMap {
+  constructor(centre, axes, points, digits, description) {
+    Object.assign(this, {centre, axes, points, digits, description});
+    this.latentDim = centre.length;
+  }
+
+  /** The manifest's ``map`` section, checked by the rules of vaeport.runtime.latent_map; null when there is none. */
+  static fromManifest(manifest, where = 'manifest.json') {
+    if (!Object.hasOwn(manifest, 'map')) return null;
+    const map = manifest.map;
+    const d = manifest.latent_dim;
+    if (!isObject(map)) throw new ModelError(`${where} has map ${describe(map)}; expected an object with description, centre, axes and points`);
+    if (typeof map.description !== 'string') throw new ModelError(`${where} has map.description ${describe(map.description)}; expected a string`);
+    if (!isVector(map.centre, d)) throw new ModelError(`${where} has map.centre ${describe(map.centre)}; expected ${d} finite numbers`);
+    const axes = map.axes;
+    if (!Array.isArray(axes) || axes.length !== 2 || !axes.every((axis) => isVector(axis, d))) {
+      throw new ModelError(`${where} has map.axes ${describe(axes)}; expected two lists of ${d} finite numbers`);
+    }
+    const dot = (a, b) => a.reduce((sum, value, i) => sum + value * b[i], 0);
+    const gram = [dot(axes[0], axes[0]) - 1, dot(axes[0], axes[1]), dot(axes[1], axes[1]) - 1];
+    if (gram.some((value) => Math.abs(value) > MAP_ORTHONORMAL_TOLERANCE)) {
+      throw new ModelError(`${where} has map.axes that are not two orthonormal directions`);
+    }
+    const points = map.points;
+    if (!isObject(points)) throw new ModelError(`${where} has map.points ${describe(points)}; expected an object with per_digit, low, high and mu`);
+    const perDigit = points.per_digit;
+    if (!Array.isArray(perDigit) || perDigit.length !== CONTRACT.DIGITS.length || !perDigit.every((n) => Number.isInteger(n) && n >= 0)) {
+      throw new ModelError(`${where} has map.points.per_digit ${describe(perDigit)}; expected ${CONTRACT.DIGITS.length} whole numbers, the points of each digit`);
+    }
+    for (const name of ['low', 'high']) {
+      if (!isVector(points[name], d)) throw new ModelError(`${where} has map.points.${name} ${describe(points[name])}; expected ${d} finite numbers`);
+    }
+    if (points.low.some((low, i) => low > points.high[i])) {
+      throw new ModelError(`${where} has map.points.low above map.points.high in some dimension`);
+    }
+    const text = points.mu;
+    if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+      throw new ModelError(`${where} has map.points.mu that is not base64 text; expected one byte per point and latent dimension`);
+    }
+    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    const count = perDigit.reduce((a, b) => a + b, 0);
+    if (bytes.length !== count * d) {
+      throw new ModelError(`${where} has map.points.mu of ${bytes.length} bytes; map.points.per_digit counts ${count} points of ${d} dimensions`);
+    }
+    const mu = new Float64Array(count * d);
+    bytes.forEach((step, i) => {
+      const j = i % d;
+      mu[i] = points.low[j] + (step / MAP_LEVELS) * (points.high[j] - points.low[j]);
+    });
+    const digits = Uint8Array.from(perDigit.flatMap((n, digit) => new Array(n).fill(CONTRACT.DIGITS[digit])));
+    return new LatentMap(map.centre, axes, mu, digits, map.description);
+  }
+
+  /** Map coordinates [x, y] of one latent vector z (in ``axes``, by default the map's plane). */
+  project(z, axes = this.axes) {
+    return axes.map((axis) => axis.reduce((sum, a, j) => sum + a * (z[j] - this.centre[j]), 0));
+  }
+
+  /** z moved so that its projection is ``point`` [x, y]; the part of z off the plane is unchanged. */
+  place(z, point, axes = this.axes) {
+    const [dx, dy] = this.project(z, axes).map((value, i) => point[i] - value);
+    return Array.from(z, (value, j) => value + dx * axes[0][j] + dy * axes[1][j]);
+  }
+
+  /** The axes of the plane of latent dimensions ``first`` and ``second``. */
+  dimensionAxes(first, second) {
+    const d = this.latentDim;
+    if (!(Number.isInteger(first) && Number.isInteger(second) && first >= 0 && second >= 0 && first < d && second < d && first !== second)) {
+      throw new InputError(`a plane of dimensions needs two different dimensions in 0..${d - 1}; got ${first}, ${second}`);
+    }
+    return [first, second].map((k) => Array.from({length: d}, (_, j) => (j === k ? 1 : 0)));
   }
 }
 

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {EmptyDrawingError, InputError, RECIPE, WEIGHT_SUM_TOLERANCE, loadModel, preprocessDrawing} from '../static/runtime.mjs';
+import {
+  EmptyDrawingError,
+  InputError,
+  MAP_LEVELS,
+  MAP_ORTHONORMAL_TOLERANCE,
+  RECIPE,
+  WEIGHT_SUM_TOLERANCE,
+  loadModel,
+  preprocessDrawing,
+} from '../static/runtime.mjs';
 import {
   SHIPPED_MODEL,
   folderReader,
@@ -101,7 +110,7 @@ test('colour drawings, dark ink on light and light on transparent, agree with Py
 test("the recipe's constants are Python's", () => {
   const python = pythonConstants('recipe');
   assert.deepEqual(
-    {...RECIPE, LUMA: RECIPE.LUMA.map(Math.fround), WEIGHT_SUM_TOLERANCE},
+    {...RECIPE, LUMA: RECIPE.LUMA.map(Math.fround), WEIGHT_SUM_TOLERANCE, MAP_LEVELS, MAP_ORTHONORMAL_TOLERANCE},
     {...python, LUMA: python.LUMA.map(Math.fround)},
   );
 });

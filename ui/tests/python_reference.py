@@ -7,7 +7,9 @@ INPUT and OUTPUT are raw little-endian arrays, COUNT items one after another:
 - ``preprocess``: uint8 drawings S x S x C -> float32 images of the model's size (28 x 28);
 - ``encode``: float32 28 x 28 images -> float32 mu then logvar, each COUNT x D;
 - ``decode``: float32 latent vectors of D -> float32 28 x 28 images;
-- ``recipe``: (no input) the constants of the drawing recipe and of the prior's checks, as JSON;
+- ``map``: float32 latent vectors of D -> their latent-map coordinates, COUNT x 2, then the map's
+  points, N x D;
+- ``recipe``: (no input) the constants of the drawing recipe and of the prior's and the map's checks, as JSON;
 - ``contract``: (no input) the ONNX contract and the manifest's free-form records, as JSON.
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from vaeport import contract
 from vaeport.contract import IMAGE_SHAPE
-from vaeport.runtime import VAERuntime, manifest, preprocess, preprocess_drawing, prior
+from vaeport.runtime import VAERuntime, latent_map, manifest, preprocess, preprocess_drawing, prior
 
 CONTRACT_NAMES = (
     "FORMAT_VERSION",
@@ -35,7 +37,7 @@ CONTRACT_NAMES = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "recipe", "contract"))
+    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "map", "recipe", "contract"))
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("count", type=int)
@@ -54,6 +56,8 @@ def main() -> None:
             "CENTRE_GRID": preprocess.CENTRE_GRID,
             "LUMA": preprocess.LUMA.tolist(),
             "WEIGHT_SUM_TOLERANCE": prior.WEIGHT_SUM_TOLERANCE,
+            "MAP_LEVELS": latent_map.LEVELS,
+            "MAP_ORTHONORMAL_TOLERANCE": latent_map.ORTHONORMAL_TOLERANCE,
         }
         with open(args.output, "w") as out:
             json.dump(constants, out)
@@ -72,6 +76,9 @@ def main() -> None:
         if args.operation == "encode":
             images = np.fromfile(args.input, dtype=np.float32).reshape(args.count, *IMAGE_SHAPE[1:])
             result = np.concatenate(vae.encode(images))
+        elif args.operation == "map":
+            z = np.fromfile(args.input, dtype=np.float32).reshape(args.count, vae.latent_dim)
+            result = np.concatenate([vae.latent_map.project(z).ravel(), vae.latent_map.points.ravel()])
         else:
             z = np.fromfile(args.input, dtype=np.float32).reshape(args.count, vae.latent_dim)
             result = vae.decode(z)
