@@ -403,7 +403,7 @@ def test_a_late_answer_never_undoes_what_the_visitor_did_meanwhile(open_page, va
 
 def test_the_static_site_runs_the_whole_demo_with_no_request_outside_its_origin(open_page, vae, ort_dist, tmp_path):
     site = tmp_path / "site"
-    write_site(site, vae, ort_dist)
+    write_site(site, vae, ort_dist, compress=False)
     with static_server(site) as url:
         demo = open_page(url)
         assert demo.status().startswith(BROWSER_LABEL)

@@ -1,14 +1,17 @@
 """The files behind the page: onnxruntime-web's pinned version and hashes, the assets folder a
 demo serves, and the static site ``vaeport web`` writes."""
 
+import gzip
 import json
 import subprocess
 import sys
 
+import brotli
 import pytest
 
 from conftest import REPO
 from vaeport.ui.assets import ORT_WEB, PAGE_FILES, check_ort_dist, subresource_integrity, write_assets
+from vaeport.ui.compressed import MIN_BYTES
 from vaeport.ui.errors import OrtWebError
 from vaeport.ui.web import write_site
 
@@ -66,7 +69,7 @@ def test_the_assets_hold_the_page_and_the_verified_model_of_one_precision(vae, o
 
 def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp_path):
     site = tmp_path / "site"
-    write_site(site, vae, ort_dist)
+    write_site(site, vae, ort_dist, compress=False)
     index = (site / "index.html").read_text()
     config = json.loads(index.split('<script type="application/json" id="vaeport-config">')[1].split("</script>")[0])
     assert config["server"] is None and config["assets"] == "./" and config["browser"]["precision"] == "fp32"
@@ -87,10 +90,10 @@ def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp
 
 def test_writing_the_site_again_replaces_it_whole_and_keeps_foreign_files(vae, tmp_path):
     site = tmp_path / "site"
-    write_site(site, vae)
+    write_site(site, vae, compress=False)
     (site / "CNAME").write_text("digits.example.org\n")
     (site / "model" / "decoder.onnx").write_bytes(b"stale")
-    write_site(site, vae)
+    write_site(site, vae, compress=False)
     assert (site / "CNAME").read_text() == "digits.example.org\n"
     assert (site / "model" / "decoder.onnx").read_bytes() == vae.graph_files["decoder.onnx"]
     assert [path.name for path in tmp_path.iterdir()] == ["site"]  # no staging folder left behind
@@ -98,7 +101,7 @@ def test_writing_the_site_again_replaces_it_whole_and_keeps_foreign_files(vae, t
 
 def test_a_failed_write_leaves_the_old_site_in_place(vae, tmp_path, monkeypatch):
     site = tmp_path / "site"
-    write_site(site, vae)
+    write_site(site, vae, compress=False)
     before = {path: path.read_bytes() for path in site.rglob("*") if path.is_file()}
 
     def fail(*args, **kwargs):
@@ -106,7 +109,7 @@ def test_a_failed_write_leaves_the_old_site_in_place(vae, tmp_path, monkeypatch)
 
     monkeypatch.setattr("vaeport.ui.web.write_assets", fail)
     with pytest.raises(Exception, match="cannot write the site to .*: No space left on device"):
-        write_site(site, vae)
+        write_site(site, vae, compress=False)
     assert {path: path.read_bytes() for path in site.rglob("*") if path.is_file()} == before
     assert [path.name for path in tmp_path.iterdir()] == ["site"]
 
@@ -123,6 +126,7 @@ def test_vaeport_web_writes_the_site_and_says_how_to_try_it(tmp_path, ort_dist):
             "int8",
             "--ort-web",
             str(ort_dist),
+            "--no-compress",
         ],
         capture_output=True,
         text=True,
@@ -138,3 +142,25 @@ def test_vaeport_web_writes_the_site_and_says_how_to_try_it(tmp_path, ort_dist):
         timeout=120,
     )
     assert result.returncode == 1 and "is a file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_sites_larger_files_get_gzip_and_brotli_copies_that_decompress_to_them(tmp_path):
+    from vaeport.runtime import VAERuntime
+
+    int8 = VAERuntime.load(device="cpu", precision="int8", threads=1)
+    site = tmp_path / "site"
+    sizes = write_site(site, int8)
+    assert {"model/decoder.int8.onnx", "model/encoder.int8.onnx", "model/manifest.json", "vaeport/demo.mjs"} <= set(
+        sizes
+    )
+    for name, (raw, gz, br) in sizes.items():
+        original = (site / name).read_bytes()
+        assert len(original) == raw >= MIN_BYTES and 0 < gz < raw and 0 < br < raw, name
+        assert gzip.decompress((site / f"{name}.gz").read_bytes()) == original
+        assert brotli.decompress((site / f"{name}.br").read_bytes()) == original
+    assert (
+        not (site / "vaeport" / "demo.css.gz").exists() or (site / "vaeport" / "demo.css").stat().st_size >= MIN_BYTES
+    )
+    again = tmp_path / "again"
+    write_site(again, int8)
+    assert (again / "model/manifest.json.gz").read_bytes() == (site / "model/manifest.json.gz").read_bytes()

@@ -2,7 +2,8 @@
 
 The site is the demo page's files, the model and an ``index.html`` that starts the page with no
 server engine; served by any static host it needs nothing else (with ``--ort-web``, not even the
-CDN). It is written into a staging folder and swapped in whole.
+CDN). Its larger files get precompressed gzip and brotli copies beside them. It is written into a
+staging folder and swapped in whole.
 """
 
 import html
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from vaeport.folders import replacing_folder
 from vaeport.ui.assets import write_assets
+from vaeport.ui.compressed import write_compressed
 from vaeport.ui.errors import SiteError
 from vaeport.ui.handlers import DemoHandlers
 from vaeport.ui.page import TITLE, intro, page_config
@@ -38,8 +40,10 @@ start(document.getElementById('vaeport-demo'), JSON.parse(document.getElementByI
 """
 
 
-def write_site(out: Path, runtime, ort_dist: Path | None = None) -> None:
-    """Write the static site of the demo on ``runtime`` into ``out``, replacing what was there."""
+def write_site(out: Path, runtime, ort_dist: Path | None = None, compress: bool = True) -> dict:
+    """Write the static site of the demo on ``runtime`` into ``out``, replacing what was there; with
+    ``compress``, gzip and brotli copies beside its larger files (``ui.compressed``). Returns
+    ``{relative path: (bytes, gzip bytes, brotli bytes)}`` of the files compressed."""
     handlers = DemoHandlers(runtime)
     try:
         with replacing_folder(out) as staging:
@@ -54,5 +58,6 @@ def write_site(out: Path, runtime, ort_dist: Path | None = None) -> None:
                 page=located["page"],
             )
             (staging / "index.html").write_text(page, encoding="utf-8")
+            return write_compressed(staging) if compress else {}
     except OSError as error:
         raise SiteError(f"cannot write the site to {out}: {error.strerror or error}") from None

@@ -332,6 +332,11 @@ def _add_web(sub) -> None:
     )
     p.add_argument("out", type=Path, help="folder to (re)place with the site")
     _add_model_arguments(p)
+    p.add_argument(
+        "--no-compress",
+        action="store_true",
+        help="write no precompressed .gz and .br copies (by default the larger files get both, for hosts that serve them)",
+    )
     p.set_defaults(handler=_run_web)
 
 
@@ -342,9 +347,15 @@ def _run_web(args) -> None:
 
     ort_dist = check_ort_dist(args.ort_web) if args.ort_web else None
     vae = VAERuntime.load(args.model_dir, device="cpu", precision=args.precision, threads=1)
-    write_site(args.out, vae, ort_dist)
+    if not args.no_compress:
+        print(
+            "writing the site with gzip and brotli copies of its larger files (brotli at its strongest takes a while)"
+        )
+    sizes = write_site(args.out, vae, ort_dist, compress=not args.no_compress)
     where = "onnxruntime-web copied in, no request leaves its origin" if ort_dist else "onnxruntime-web from the CDN"
     print(f"wrote the demo as a static site to {args.out}/ ({where}); try it: python -m http.server -d {args.out}")
+    for name, (raw, gz, br) in sizes.items():
+        print(f"  {name}: {raw:,} bytes, gzip {gz:,}, brotli {br:,}")
 
 
 # --- the command ------------------------------------------------------------------------
