@@ -75,6 +75,48 @@ export async function sha256Hex(bytes) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+const SRI_DIGESTS = {sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512'};
+
+/**
+ * The bytes at ``url``, read as they stream in: ``onProgress(received)`` after each chunk, with the
+ * bytes received so far (decoded: a compressed response counts what it decompresses to). With
+ * ``integrity`` (Subresource Integrity, such as "sha384-<base64>"), the bytes are checked against it
+ * before they are returned: here, and not by fetch's own ``integrity`` option, which holds back the
+ * whole body until its last byte has come and so shows no progress.
+ */
+export async function fetchStreamed(url, {integrity = null, onProgress = () => {}} = {}) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch {
+    throw new ModelError(`could not fetch ${url} (unreachable)`);
+  }
+  if (!response.ok) throw new ModelError(`${url} answered HTTP ${response.status}`);
+  const chunks = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    chunks.push(part.value);
+    received += part.value.length;
+    onProgress(received);
+  }
+  const bytes = new Uint8Array(received);
+  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
+  if (integrity) await checkIntegrity(bytes, integrity, url);
+  return bytes;
+}
+
+/** ``bytes`` must have the digest a Subresource Integrity string pins, else ``ModelIntegrityError``. */
+export async function checkIntegrity(bytes, integrity, what) {
+  const [, algorithm, expected] = /^(sha256|sha384|sha512)-(.+)$/.exec(integrity) ?? [];
+  if (!algorithm) throw new InputError(`integrity must be "sha256-", "sha384-" or "sha512-" and a base64 digest; got ${describe(integrity)}`);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest(SRI_DIGESTS[algorithm], bytes));
+  const actual = btoa(String.fromCharCode(...digest));
+  if (actual !== expected) {
+    throw new ModelIntegrityError(`${what} has ${algorithm} ${actual}, not the pinned ${expected}: it is not the file this page was built for`);
+  }
+}
+
 function describe(value) {
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -251,57 +293,75 @@ export function setUpWasm(ort, wasmBinary = null) {
 /**
  * Load a model folder: ``read(fileName)`` resolves to the bytes of a file in it (a fetch in the page,
  * a file read in Node). ``precision`` is "fp32" or "int8", a precision the manifest's ``graphs`` records.
+ * ``roles`` are the graphs to load now, both by default: a page that loads ``['decoder']`` first has
+ * its sliders live sooner and adds the encoder with ``model.loadGraph('encoder', read)``.
  */
-export async function loadModel(ort, {read, manifestFile = 'manifest.json', precision = 'fp32'}) {
+export async function loadModel(ort, {read, manifestFile = 'manifest.json', precision = 'fp32', roles = ROLES}) {
   const precisions = Object.keys(CONTRACT.GRAPH_FILES);
   if (!precisions.includes(precision)) throw new InputError(`precision must be one of ${describe(precisions)}; got ${describe(precision)}`);
+  if (!Array.isArray(roles) || roles.some((role) => !ROLES.includes(role))) {
+    throw new InputError(`roles must list graphs among ${describe(ROLES)}; got ${describe(roles)}`);
+  }
   let manifest;
   try {
     manifest = JSON.parse(new TextDecoder().decode(await read(manifestFile)));
   } catch (error) {
     throw new ModelError(`${manifestFile} could not be read as JSON (${error.message})`);
   }
-  const {prior, latentMap} = checkManifest(manifest, manifestFile);
+  const described = checkManifest(manifest, manifestFile);
   if (!Object.hasOwn(manifest.graphs, precision)) {
     const recorded = Object.keys(manifest.graphs).filter((name) => precisions.includes(name)).sort();
     throw new ModelError(`${manifestFile} records no graphs.${precision}.encoder; it lists precisions ${describe(recorded)}`);
   }
-  const sessions = {};
-  for (const role of ROLES) {
-    const {file, sha256} = manifest.graphs[precision][role];
-    const bytes = new Uint8Array(await read(file));
-    const actual = await sha256Hex(bytes);
-    if (actual !== sha256.toLowerCase()) {
-      throw new ModelIntegrityError(
-        `${file} has SHA-256 ${actual}, but ${manifestFile} records ${sha256}: the file was changed or damaged after export`,
-      );
-    }
-    try {
-      sessions[role] = await ort.InferenceSession.create(bytes);
-    } catch (error) {
-      throw new ModelError(`onnxruntime-web could not load ${file}: ${error.message}`);
-    }
-    checkGraph(sessions[role], role, file, manifest.latent_dim);
-  }
-  return new VaeModel(ort, manifest, {prior, latentMap}, precision, sessions);
+  const model = new VaeModel(ort, manifest, described, precision, manifestFile);
+  for (const role of roles) await model.loadGraph(role, read);
+  return model;
 }
 
-/** A loaded model: the two sessions, the manifest they were checked against and the prior it describes. */
+/** A loaded model: its sessions, the manifest they were checked against and the prior and map it describes. */
 export class VaeModel {
-  constructor(ort, manifest, {prior, latentMap}, precision, sessions) {
+  constructor(ort, manifest, {prior, latentMap}, precision, manifestFile = 'manifest.json') {
     this.ort = ort;
     this.manifest = manifest;
     this.prior = prior;
     this.latentMap = latentMap;
     this.precision = precision;
-    this.sessions = sessions;
+    this.manifestFile = manifestFile;
+    this.sessions = {};
     this.latentDim = manifest.latent_dim;
     this.io = graphIo(this.latentDim);
     this.imageShape = manifest.image_shape;
     this.pixels = manifest.image_shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Whether ``role``'s graph ("encoder" or "decoder") is loaded. */
+  has(role) {
+    return Object.hasOwn(this.sessions, role);
+  }
+
+  /** Load ``role``'s graph through ``read``, its SHA-256 checked against the manifest before onnxruntime-web sees it. */
+  async loadGraph(role, read) {
+    if (!ROLES.includes(role)) throw new InputError(`role must be one of ${describe(ROLES)}; got ${describe(role)}`);
+    const {file, sha256} = this.manifest.graphs[this.precision][role];
+    const bytes = new Uint8Array(await read(file));
+    const actual = await sha256Hex(bytes);
+    if (actual !== sha256.toLowerCase()) {
+      throw new ModelIntegrityError(
+        `${file} has SHA-256 ${actual}, but ${this.manifestFile} records ${sha256}: the file was changed or damaged after export`,
+      );
+    }
+    let session;
+    try {
+      session = await this.ort.InferenceSession.create(bytes);
+    } catch (error) {
+      throw new ModelError(`onnxruntime-web could not load ${file}: ${error.message}`);
+    }
+    checkGraph(session, role, file, this.latentDim);
+    this.sessions[role] = session;
+  }
+
   async #run(role, feeds) {
+    if (!this.has(role)) throw new ModelError(`the ${role} is not loaded yet (${this.manifest.graphs[this.precision][role].file})`);
     const session = this.sessions[role];
     try {
       return await session.run(feeds);

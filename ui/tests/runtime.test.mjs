@@ -2,8 +2,10 @@
 // Python runtime's answers for the same inputs.
 
 import assert from 'node:assert/strict';
+import {createHash} from 'node:crypto';
 import {copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
+import {createServer} from 'node:http';
 import {join} from 'node:path';
 import {describe, test} from 'node:test';
 
@@ -14,6 +16,7 @@ import {
   ModelIntegrityError,
   Prior,
   createRandom,
+  fetchStreamed,
   interpolate,
   loadModel,
   sha256Hex,
@@ -234,5 +237,55 @@ describe("the model's prior", () => {
     assert.throws(broken((p) => (p.weights = [1.2, -0.1, -0.1])), /expected one or more positive numbers/);
     assert.throws(broken((p) => p.means.pop()), /prior.means .*; expected 3 rows \(one per weight\) of 2 finite numbers/);
     assert.throws(broken((p) => delete p.description), /prior.description undefined; expected a string/);
+  });
+});
+
+describe('loading in stages and streaming downloads', () => {
+  test('a model loaded with its decoder alone decodes, and encodes once the encoder is added', async () => {
+    const read = folderReader(SHIPPED_MODEL);
+    const model = await loadModel(ort, {read, roles: ['decoder']});
+    assert.ok(model.has('decoder') && !model.has('encoder'));
+    const z = new Float32Array(model.latentDim);
+    assert.equal((await model.decode(z)).length, 28 * 28);
+    await assert.rejects(model.encode(new Float32Array(28 * 28)), /the encoder is not loaded yet \(encoder\.onnx\)/);
+    await model.loadGraph('encoder', read);
+    const {mu} = await model.encode(new Float32Array(28 * 28));
+    assert.equal(mu.length, model.latentDim);
+    await assert.rejects(loadModel(ort, {read, roles: ['decoder', 'prior']}), InputError);
+  });
+
+  test('a graph added later is checked against the manifest like the first', async () => {
+    const folder = modelCopy((manifest, dir) => {
+      const path = join(dir, manifest.graphs.fp32.encoder.file);
+      const bytes = readFileSync(path);
+      bytes[bytes.length >> 1] ^= 1;
+      writeFileSync(path, bytes);
+    });
+    const model = await loadModel(ort, {read: folderReader(folder), roles: ['decoder']});
+    await assert.rejects(model.loadGraph('encoder', folderReader(folder)), ModelIntegrityError);
+    assert.ok(!model.has('encoder'));
+  });
+
+  test('a download reports its bytes as they arrive and is checked against its pinned digest', async () => {
+    const body = readFileSync(join(SHIPPED_MODEL, 'decoder.int8.onnx'));
+    const server = createServer((request, response) => {
+      response.writeHead(200, {'Content-Type': 'application/octet-stream'});
+      for (let start = 0; start < body.length; start += 65536) response.write(body.subarray(start, start + 65536));
+      response.end();
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${server.address().port}/decoder.int8.onnx`;
+    try {
+      const seen = [];
+      const integrity = `sha384-${createHash('sha384').update(body).digest('base64')}`;
+      const bytes = await fetchStreamed(url, {integrity, onProgress: (received) => seen.push(received)});
+      assert.deepEqual(Buffer.from(bytes), body);
+      assert.ok(seen.length > 1 && seen.at(-1) === body.length && seen.every((n, i) => i === 0 || n > seen[i - 1]));
+      const wrong = `sha384-${createHash('sha384').update('another file').digest('base64')}`;
+      await assert.rejects(fetchStreamed(url, {integrity: wrong}), (error) => error instanceof ModelIntegrityError && /not the pinned/.test(error.message));
+      await assert.rejects(fetchStreamed(url.replace(/\d+\/decoder/, '1/decoder')), /could not fetch .* \(unreachable\)/);
+    } finally {
+      server.close();
+    }
   });
 });
