@@ -2,15 +2,18 @@
 it runs, its output is well formed, every engine computes the same thing, and its measuring
 machinery does what it says. Speed itself is never asserted."""
 
+import gzip
 import importlib.util
 import json
 import math
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import brotli
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -633,3 +636,23 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
     assert "browser engine:" in capsys.readouterr().out
     for picture in ("browser.png", "demo.png"):
         assert imread(tmp_path / picture).std() > 0.05, f"{picture} is blank"
+
+
+def test_the_static_host_sends_the_compressed_copy_a_browser_accepts(tmp_path):
+    from vaeport.benchmarks.static_host import precompressed_server
+
+    original = b"import {start} from './demo.mjs';\n" * 100
+    (tmp_path / "page.mjs").write_bytes(original)
+    (tmp_path / "page.mjs.br").write_bytes(brotli.compress(original))
+    (tmp_path / "page.mjs.gz").write_bytes(gzip.compress(original))
+    with precompressed_server(tmp_path) as url:
+        for accept, encoding, decode in (
+            ("gzip, deflate, br", "br", brotli.decompress),
+            ("gzip", "gzip", gzip.decompress),
+            ("identity", None, bytes),
+        ):
+            request = urllib.request.Request(url + "page.mjs", headers={"Accept-Encoding": accept})
+            with urllib.request.urlopen(request) as response:
+                assert response.headers.get("Content-Encoding") == encoding
+                assert response.headers["Content-Type"] == "text/javascript"
+                assert decode(response.read()) == original
