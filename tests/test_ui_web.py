@@ -18,7 +18,9 @@ from vaeport.ui.web import write_site
 
 def test_the_pinned_hashes_are_those_of_the_npm_packages_files(ort_dist):
     for part in ("module", "wasm"):
-        assert subresource_integrity((ort_dist / ORT_WEB[part]["file"]).read_bytes()) == ORT_WEB[part]["integrity"]
+        data = (ort_dist / ORT_WEB[part]["file"]).read_bytes()
+        assert subresource_integrity(data) == ORT_WEB[part]["integrity"]
+        assert len(data) == ORT_WEB[part]["bytes"]  # the total the page's loading progress counts towards
     assert check_ort_dist(ort_dist) == ort_dist
 
 
