@@ -86,9 +86,10 @@ def demo_process(*options: str):
 
 @contextlib.contextmanager
 def static_server(folder: Path):
-    """Python's plain static file server on ``folder``, on a free loopback port; yields its URL."""
+    """A static file server on ``folder`` (``static_host``: it sends a site's precompressed copies to
+    browsers that accept them), on a free loopback port; yields its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "http.server", str(port), "--bind", LOOPBACK, "--directory", str(folder)]
+    command = [sys.executable, "-m", "vaeport.benchmarks.static_host", str(folder), str(port)]
     with server_process(command, f"http://{LOOPBACK}:{port}/") as url:
         yield url
 

@@ -1,27 +1,42 @@
-"""A static host on loopback that serves a ``vaeport web`` site as a compressing host would.
+"""A static file server that serves a ``vaeport web`` site as a host with precompressed files would.
 
-For ``NAME`` it sends ``NAME.br`` or ``NAME.gz`` to a browser that accepts that encoding, with the
-content type of ``NAME``, as nginx's ``brotli_static`` and ``gzip_static`` and Caddy's
-``precompressed`` do; Python's own ``http.server`` sends every file as it is. The first-load
-benchmark times the site through it.
+For ``NAME`` it sends ``NAME.br`` or ``NAME.gz``, where the site has them, to a browser that accepts
+that encoding, with the content type of ``NAME``, as nginx's ``brotli_static`` and ``gzip_static``
+and Caddy's ``precompressed`` do; other files, and every file to a browser that accepts neither,
+go out as they are, as from Python's ``http.server``.
+
+    python -m vaeport.benchmarks.static_host FOLDER PORT    # serves on 127.0.0.1 only
 """
 
-import contextlib
 import functools
 import http.server
 import os
-import threading
-from pathlib import Path
-
-from vaeport.benchmarks.harness import LOOPBACK
+import sys
 
 ENCODINGS = ((".br", "br"), (".gz", "gzip"))  # preferred first, as browsers that accept both get brotli
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header accepts: listed, and not with ``q=0``."""
+    accepted = set()
+    for part in header.split(","):
+        name, *parameters = (piece.strip() for piece in part.split(";"))
+        weights = [piece.partition("=")[2] for piece in parameters if piece.lower().startswith("q=")]
+        try:
+            refused = bool(weights) and float(weights[0]) == 0
+        except ValueError:
+            refused = False
+        if name and not refused:
+            accepted.add(name.lower())
+    return accepted
 
 
 class PrecompressedHandler(http.server.SimpleHTTPRequestHandler):
     def send_head(self):
         path = self.translate_path(self.path)
-        accepted = {part.split(";")[0].strip() for part in self.headers.get("Accept-Encoding", "").split(",")}
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        accepted = accepted_encodings(self.headers.get("Accept-Encoding", ""))
         for suffix, encoding in ENCODINGS:
             if encoding in accepted and os.path.isfile(path + suffix):
                 body = open(path + suffix, "rb")  # noqa: SIM115 (closed by the handler once it is sent)
@@ -38,16 +53,11 @@ class PrecompressedHandler(http.server.SimpleHTTPRequestHandler):
         """Quiet: the benchmark prints its own lines."""
 
 
-@contextlib.contextmanager
-def precompressed_server(folder: Path):
-    """Serve ``folder`` on a free loopback port in a thread of this process; yields its URL."""
-    handler = functools.partial(PrecompressedHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def main(folder: str, port: str) -> None:
+    handler = functools.partial(PrecompressedHandler, directory=folder)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), handler) as server:
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

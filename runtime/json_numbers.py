@@ -1,5 +1,8 @@
-"""Arrays of numbers read from the manifest's JSON, checked as JSON sees them (``true`` is no number)."""
+"""Numbers read from the manifest's JSON, checked as JSON sees them: ``true`` is no number, and a
+whole number may be written ``10`` or ``10.0`` (the browser's JSON reader cannot tell them apart,
+so neither runtime does)."""
 
+import math
 import numbers
 
 import numpy as np
@@ -9,6 +12,24 @@ from vaeport.runtime.errors import ModelError
 
 def is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_finite_number(value) -> bool:
+    """A JSON number that float64 holds: an integer literal too large for it counts as infinite."""
+    try:
+        return is_number(value) and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def is_count(value, minimum: int = 1) -> bool:
+    """A whole number of at least ``minimum``."""
+    return is_finite_number(value) and value == int(value) and value >= minimum
+
+
+def is_vector(value, length: int) -> bool:
+    """A list of ``length`` finite numbers."""
+    return isinstance(value, list) and len(value) == length and all(map(is_finite_number, value))
 
 
 def json_numbers(value, key: str, shape: tuple[int, ...], expected: str) -> np.ndarray:
@@ -25,7 +46,10 @@ def json_numbers(value, key: str, shape: tuple[int, ...], expected: str) -> np.n
         except ValueError:  # ragged lists
             got = "lists of different lengths"
         raise ModelError(f"manifest {key} must be {expected}, numbers only; got {got}")
-    array = np.asarray(value, dtype=np.float64)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        array = np.array([np.inf])
     if not np.isfinite(array).all():
-        raise ModelError(f"manifest {key} must hold finite numbers; it holds NaN or infinity")
+        raise ModelError(f"manifest {key} must hold finite numbers; it holds NaN, infinity or a number too large")
     return array

@@ -20,12 +20,8 @@ import numpy as np
 
 from vaeport.contract import DIGITS
 from vaeport.runtime.errors import InputError, ModelError
-from vaeport.runtime.json_numbers import json_numbers
+from vaeport.runtime.json_numbers import is_count, json_numbers
 
-DESCRIPTION = (
-    "Fisher's discriminant plane of the test digits' mu: the two orthonormal directions along which "
-    "the ten digits' means spread most against each digit's own spread"
-)
 LEVELS = 255  # a point's coordinate is stored as one byte over its dimension's range
 ORTHONORMAL_TOLERANCE = 1e-6
 
@@ -63,7 +59,11 @@ class LatentMap:
                 f"manifest map.points must be an object with per_digit, low, high and mu; got {points!r:.80}"
             )
         per_digit = points.get("per_digit")
-        if not (isinstance(per_digit, list) and len(per_digit) == len(DIGITS) and all(_is_count(n) for n in per_digit)):
+        if not (
+            isinstance(per_digit, list)
+            and len(per_digit) == len(DIGITS)
+            and all(is_count(n, minimum=0) for n in per_digit)
+        ):
             raise ModelError(
                 f"manifest map.points.per_digit must be {len(DIGITS)} whole numbers, the points of each digit; got {per_digit!r:.80}"
             )
@@ -79,13 +79,15 @@ class LatentMap:
             raise ModelError(
                 "manifest map.points.mu must be base64 text, one byte per point and latent dimension"
             ) from None
-        count = sum(per_digit)
+        count = int(sum(per_digit))
         if steps.size != count * latent_dim:
             raise ModelError(
                 f"manifest map.points.mu holds {steps.size} bytes; map.points.per_digit counts {count} points of {latent_dim} dimensions"
             )
         mu = low + steps.reshape(count, latent_dim) / LEVELS * (high - low)
-        return cls(centre, axes, mu, np.repeat(np.asarray(DIGITS), per_digit), section["description"])
+        return cls(
+            centre, axes, mu, np.repeat(np.asarray(DIGITS), np.asarray(per_digit, dtype=int)), section["description"]
+        )
 
     def project(self, z, axes=None) -> np.ndarray:
         """Map coordinates ``[..., 2]`` of latent vectors ``z [..., D]`` (in ``axes``, default the map's plane)."""
@@ -108,7 +110,3 @@ class LatentMap:
                 f"a plane of dimensions needs two different dimensions in 0..{latent_dim - 1}; got {first}, {second}"
             )
         return np.eye(latent_dim)[[first, second]]
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -10,11 +10,11 @@ judged as JSON sees them, so ``true`` is not the number 1 here either.
 """
 
 import json
-import math
 from typing import NamedTuple
 
 from vaeport.contract import DIGITS, FORMAT_VERSION, GRAPH_FILES, IMAGE_SHAPE, MANIFEST_FILE, graph_io
 from vaeport.runtime.errors import ManifestMismatchError, ModelError
+from vaeport.runtime.json_numbers import is_count, is_vector
 from vaeport.runtime.latent_map import LatentMap
 from vaeport.runtime.prior import Prior
 
@@ -54,8 +54,9 @@ def check_manifest(manifest, where: str) -> Described:
             f"{where} has format_version {manifest.get('format_version')!r}; this vaeport reads format_version {FORMAT_VERSION}"
         )
     latent_dim = manifest.get("latent_dim")
-    if not _is_count(latent_dim):
+    if not is_count(latent_dim):
         raise ModelError(f"{where} has latent_dim {latent_dim!r}; expected a positive whole number")
+    latent_dim = manifest["latent_dim"] = int(latent_dim)  # 10.0 is 10, as the browser reads it
     if not _same_json(manifest.get("image_shape"), list(IMAGE_SHAPE)):
         raise ModelError(f"{where} has image_shape {manifest.get('image_shape')!r}; expected {list(IMAGE_SHAPE)}")
     expected_io = graph_io(latent_dim)
@@ -88,19 +89,6 @@ def _same_json(value, expected) -> bool:
     return type(value) not in (list, dict) and value == expected
 
 
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _is_vector(value, length: int) -> bool:
-    """A list of ``length`` finite numbers (JSON numbers, not booleans)."""
-    return (
-        isinstance(value, list)
-        and len(value) == length
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)
-    )
-
-
 def _check_graphs(graphs, where: str) -> None:
     """``graphs.<precision>.<role>``: the contract's file name, a hex SHA-256 and a size in bytes.
 
@@ -128,7 +116,7 @@ def _check_graphs(graphs, where: str) -> None:
                 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
             ):
                 raise ModelError(f"{where} has {key}.sha256 {sha256!r}; expected 64 hexadecimal digits")
-            if not _is_count(entry.get("bytes")):
+            if not is_count(entry.get("bytes")):
                 raise ModelError(
                     f"{where} has {key}.bytes {entry.get('bytes')!r}; expected the file size, a positive whole number"
                 )
@@ -144,7 +132,7 @@ def _check_latent_stats(stats, latent_dim: int, where: str) -> None:
                 f"{where} has no latent_stats.{name}; expected {latent_dim} numbers, one per latent dimension"
             )
     for name, values in stats.items():
-        if not _is_vector(values, latent_dim):
+        if not is_vector(values, latent_dim):
             raise ModelError(
                 f"{where} has latent_stats.{name} {_short(values)}; expected {latent_dim} finite numbers, one per latent dimension"
             )
@@ -168,7 +156,7 @@ def _check_examples(examples, latent_dim: int, where: str) -> None:
         if isinstance(digit, bool) or digit not in DIGITS:
             raise ModelError(f"{where} has {key}.digit {_short(digit)}; expected a digit {span}")
         for name in ("mu", "logvar"):
-            if not _is_vector(example.get(name), latent_dim):
+            if not is_vector(example.get(name), latent_dim):
                 raise ModelError(
                     f"{where} has {key}.{name} {_short(example.get(name))}; expected {latent_dim} finite numbers"
                 )
@@ -182,7 +170,7 @@ def _check_metrics(metrics, where: str) -> None:
     if not isinstance(metrics, dict) or not metrics:
         raise ModelError(f"{where} has metrics {_short(metrics)}; expected an object of figures per precision")
     for precision, values in metrics.items():
-        if not isinstance(values, dict) or not _is_vector(list(values.values()), len(values)):
+        if not isinstance(values, dict) or not is_vector(list(values.values()), len(values)):
             raise ModelError(f"{where} has metrics.{precision} {_short(values)}; expected an object of finite numbers")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from vaeport.runtime.arrays import count
 from vaeport.runtime.errors import InputError, ModelError
-from vaeport.runtime.json_numbers import json_numbers
+from vaeport.runtime.json_numbers import is_count, json_numbers
 
 MIXTURE_TYPE = "gaussian_mixture"
 WEIGHT_SUM_TOLERANCE = 1e-6
@@ -55,7 +55,7 @@ class Prior:
         Raises :class:`ModelError` naming the key that is wrong and what was expected.
         """
         latent_dim = manifest.get("latent_dim") if isinstance(manifest, dict) else None
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+        if not is_count(latent_dim):
             raise ModelError(f"manifest latent_dim must be a positive whole number; got {latent_dim!r}")
         if "prior" not in manifest:
             return cls.standard_normal(latent_dim)

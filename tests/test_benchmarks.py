@@ -39,7 +39,7 @@ from vaeport.benchmarks.engines import (
     create,
     precision_of,
 )
-from vaeport.benchmarks.harness import CHROMIUM
+from vaeport.benchmarks.harness import CHROMIUM, static_server
 from vaeport.benchmarks.profile import MIN_CALLS, kernel_times
 from vaeport.benchmarks.report import check_bars
 from vaeport.benchmarks.timing import PRIMING_BELOW_NS, Cell, measure_setup, run_rounds
@@ -638,21 +638,22 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
         assert imread(tmp_path / picture).std() > 0.05, f"{picture} is blank"
 
 
-def test_the_static_host_sends_the_compressed_copy_a_browser_accepts(tmp_path):
-    from vaeport.benchmarks.static_host import precompressed_server
-
+def test_the_static_server_sends_the_compressed_copy_a_browser_accepts(tmp_path):
     original = b"import {start} from './demo.mjs';\n" * 100
-    (tmp_path / "page.mjs").write_bytes(original)
-    (tmp_path / "page.mjs.br").write_bytes(brotli.compress(original))
-    (tmp_path / "page.mjs.gz").write_bytes(gzip.compress(original))
-    with precompressed_server(tmp_path) as url:
-        for accept, encoding, decode in (
-            ("gzip, deflate, br", "br", brotli.decompress),
-            ("gzip", "gzip", gzip.decompress),
-            ("identity", None, bytes),
+    for name in ("page.mjs", "index.html"):
+        (tmp_path / name).write_bytes(original)
+        (tmp_path / f"{name}.br").write_bytes(brotli.compress(original))
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(original))
+    with static_server(tmp_path) as url:
+        for path, accept, encoding, decode, kind in (
+            ("page.mjs", "gzip, deflate, br", "br", brotli.decompress, "text/javascript"),
+            ("page.mjs", "gzip", "gzip", gzip.decompress, "text/javascript"),
+            ("page.mjs", "br;q=0, gzip;q=0.5", "gzip", gzip.decompress, "text/javascript"),
+            ("page.mjs", "identity", None, bytes, "text/javascript"),
+            ("", "br", "br", brotli.decompress, "text/html"),
         ):
-            request = urllib.request.Request(url + "page.mjs", headers={"Accept-Encoding": accept})
+            request = urllib.request.Request(url + path, headers={"Accept-Encoding": accept})
             with urllib.request.urlopen(request) as response:
-                assert response.headers.get("Content-Encoding") == encoding
-                assert response.headers["Content-Type"] == "text/javascript"
+                assert response.headers.get("Content-Encoding") == encoding, (path, accept)
+                assert response.headers["Content-Type"] == kind
                 assert decode(response.read()) == original

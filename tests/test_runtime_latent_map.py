@@ -7,7 +7,7 @@ import pytest
 from vaeport.runtime.errors import InputError
 from vaeport.runtime.latent_map import LEVELS
 from vaeport.training.evaluate import load_test_digits
-from vaeport.training.latent_map import discriminant_plane
+from vaeport.training.latent_map import discriminant_plane, map_section
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,14 @@ def test_the_discriminant_plane_finds_what_tells_the_digits_apart_not_what_varie
     axes = discriminant_plane(points, labels)
     np.testing.assert_allclose(axes @ axes.T, np.eye(2), atol=1e-12)
     assert np.abs(axes[:, 2:]).max() < 0.05  # within the two class directions
+
+
+def test_a_one_dimensional_latent_space_has_no_map_and_a_still_dimension_does_not_break_the_plane():
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 50)
+    points = rng.standard_normal((500, 4)) + labels[:, None] * np.array([1.0, 0.5, 0.0, 0.0])
+    assert map_section(points[:, :1], labels) is None
+    points[:, 3] = 2.5  # a dimension the encoder never moves
+    axes = discriminant_plane(points, labels)
+    np.testing.assert_allclose(axes @ axes.T, np.eye(2), atol=1e-9)
+    assert np.abs(axes[:, 3]).max() < 1e-3

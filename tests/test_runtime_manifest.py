@@ -63,7 +63,10 @@ def test_there_are_fixtures_of_both_verdicts():
 
 @pytest.mark.parametrize("fixture", fixtures("good"))
 def test_a_good_manifest_is_accepted(fixture):
-    assert isinstance(check_manifest(edited_manifest(fixture), MANIFEST_FILE).prior, Prior)
+    manifest = edited_manifest(fixture)
+    described = check_manifest(manifest, MANIFEST_FILE)
+    assert isinstance(described.prior, Prior)
+    assert (described.latent_map is None) == ("map" not in manifest)
 
 
 @pytest.mark.parametrize("fixture", fixtures("bad"))

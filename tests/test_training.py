@@ -686,3 +686,25 @@ def test_deriving_refuses_a_folder_whose_fp32_graph_fails_its_hash(model_copy, d
     with pytest.raises(ModelIntegrityError, match="encoder.onnx"):
         derive(model_copy, data_root=data_root, download=False)
     assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
+
+
+def test_deriving_a_folder_that_records_no_test_digit_count_says_what_it_needs(model_copy, data_root):
+    manifest = json.loads((model_copy / MANIFEST_FILE).read_text())
+    for record in ("evaluation", "dataset"):
+        del manifest[record]
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ExportError, match=r"records no evaluation.test_images .*; expected the number of test digits"):
+        derive(model_copy, data_root=data_root, download=False)
+
+
+def test_a_failed_derive_leaves_the_folder_as_it_was(model_copy, data_root, monkeypatch):
+    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
+
+    def fail(mu, labels):
+        raise FloatingPointError("a map that cannot be made")
+
+    monkeypatch.setattr(export_module, "map_section", fail)
+    with pytest.raises(ExportError, match="deriving failed and .* was left as it was: FloatingPointError"):
+        derive(model_copy, data_root=data_root, download=False)
+    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
+    assert sorted(p.name for p in model_copy.parent.iterdir()) == ["model"]

@@ -166,3 +166,7 @@ def test_the_sites_larger_files_get_gzip_and_brotli_copies_that_decompress_to_th
     again = tmp_path / "again"
     write_site(again, int8)
     assert (again / "model/manifest.json.gz").read_bytes() == (site / "model/manifest.json.gz").read_bytes()
+    (site / "CNAME").write_text("digits.example.org\n")
+    write_site(site, int8, compress=False)  # no copy of an old file may outlive it, where a host would send it
+    assert not [path for path in site.rglob("*") if path.suffix in (".gz", ".br")]
+    assert (site / "CNAME").is_file()

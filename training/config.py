@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
-from vaeport.training.choices import ACTIVATIONS, PRIORS
+from vaeport.choices import ACTIVATIONS, PRIORS
 from vaeport.training.errors import ConfigError
 from vaeport.training.model import VAE
 

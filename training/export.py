@@ -156,7 +156,8 @@ def _stamp_metadata(path: Path, manifest: dict) -> None:
 
 
 def _tool_versions() -> dict:
-    return {"onnx": onnx.__version__, "onnxruntime": ort.__version__}
+    """The versions that wrote what ``_derive`` writes."""
+    return {"vaeport": vaeport.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__}
 
 
 def _stamp_and_hash(manifest: dict, paths: dict[str, dict[str, Path]]) -> None:
@@ -241,7 +242,6 @@ def _write_model(
             "final_train_neg_elbo": history[-1]["train_neg_elbo"] if history else None,
         },
         "versions": {
-            "vaeport": vaeport.__version__,
             "torch": str(torch.__version__),
             "opset": next(
                 op.version for op in onnx.load(str(fp32["encoder"])).opset_import if op.domain in ("", "ai.onnx")
@@ -275,7 +275,11 @@ def _derive(folder: Path, manifest: dict, images: np.ndarray, labels: np.ndarray
     manifest["evaluation"] = {"posterior_samples": 1, "seed": EVAL_SEED, "test_images": len(images)}
     manifest["latent_stats"] = _latent_stats(mu)
     manifest["examples"] = _pick_examples(mu, logvar, labels)
-    manifest["map"] = map_section(mu, labels)
+    latent_map = map_section(mu, labels)
+    if latent_map is None:
+        manifest.pop("map", None)
+    else:
+        manifest["map"] = latent_map
     manifest["versions"].update(_tool_versions())
     _stamp_and_hash(manifest, paths)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -294,7 +298,14 @@ def derive(model_dir: Path, data_root=None, download: bool = True) -> dict:
     model_dir = Path(model_dir)
     vae = VAERuntime.load(model_dir, device="cpu", precision="fp32")  # the fp32 graphs checked against the manifest
     manifest = copy.deepcopy(vae.manifest)
-    images, labels = load_test_digits(data_root, download=download, limit=manifest["evaluation"]["test_images"])
+    test_images = manifest.get("evaluation", {}).get("test_images", manifest.get("dataset", {}).get("test_images"))
+    if not isinstance(test_images, int) or isinstance(test_images, bool) or test_images < 1:
+        raise ExportError(
+            f"{model_dir / MANIFEST_FILE} records no evaluation.test_images (got {test_images!r}); expected the "
+            "number of test digits its metrics were measured on, as vaeport export writes it"
+        )
+    manifest.setdefault("versions", {})
+    images, labels = load_test_digits(data_root, download=download, limit=test_images)
     digits = calibration_digits(data_root, download=download)
     try:
         with replacing_folder(model_dir) as staging:

@@ -1,12 +1,10 @@
 """The latent map's plane and points, chosen at export and stored in the manifest's ``map`` section.
 
 The plane is Fisher's linear discriminant of the test digits' mu: the two directions along which
-the ten digits' means spread most against how much each digit spreads around its own mean. On the
-shipped model it separates the digits better than the plane of most variance (principal
-components): a 10-nearest-neighbour vote in the plane names the digit of 65% of the test points,
-against 54%, and the ratio of between-digit to within-digit spread is 4.0 against 3.1. Its two
-directions are made orthonormal, so the map is an orthogonal projection: a point of the map and
-the part of z the map does not show together give back z exactly.
+the ten digits' means spread most against how much each digit spreads around its own mean, which
+shows the digits apart better than the plane of most variance (docs/experiments.md measures both).
+Its two directions are made orthonormal, so the map is an orthogonal projection: a point of the
+map and the part of z the map does not show together give back z exactly.
 
 The points are the test digits' mu, ordered by digit, each dimension stored as one byte over its
 range: the map draws them in any plane, the discriminant one or two latent dimensions.
@@ -16,10 +14,15 @@ import base64
 
 import numpy as np
 
-from vaeport.runtime.latent_map import DESCRIPTION, LEVELS
+from vaeport.contract import DIGITS
+from vaeport.runtime.latent_map import LEVELS
 from vaeport.training.errors import ExportError
 
-DIGITS = 10
+DESCRIPTION = (
+    "Fisher's discriminant plane of the test digits' mu: the two orthonormal directions along which "
+    "the ten digits' means spread most against each digit's own spread"
+)
+REGULARISATION = 1e-9  # of the mean within-digit spread, so that a dimension with no spread still inverts
 
 
 def discriminant_plane(mu: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -27,7 +30,7 @@ def discriminant_plane(mu: np.ndarray, labels: np.ndarray) -> np.ndarray:
     centred = mu.astype(np.float64) - mu.mean(axis=0)
     within = np.zeros((mu.shape[1],) * 2)
     between = np.zeros_like(within)
-    for digit in range(DIGITS):
+    for digit in DIGITS:
         members = centred[labels == digit]
         if len(members) < 2:
             raise ExportError(
@@ -38,6 +41,7 @@ def discriminant_plane(mu: np.ndarray, labels: np.ndarray) -> np.ndarray:
         between += len(members) * np.outer(mean, mean)
     # The directions maximising between / within spread: eigenvectors of within^-1 between, found
     # symmetrically through the Cholesky factor of within.
+    within += REGULARISATION * max(np.trace(within) / len(within), 1.0) * np.eye(len(within))
     factor = np.linalg.cholesky(within)
     inverse = np.linalg.inv(factor)
     values, vectors = np.linalg.eigh(inverse @ between @ inverse.T)
@@ -52,10 +56,13 @@ def _oriented(axes: np.ndarray) -> np.ndarray:
     return axes * signs[:, None]
 
 
-def map_section(mu: np.ndarray, labels: np.ndarray) -> dict:
-    """The manifest's ``map`` section for the test digits' ``mu [N, D]`` and their ``labels [N]``."""
+def map_section(mu: np.ndarray, labels: np.ndarray) -> dict | None:
+    """The manifest's ``map`` section for the test digits' ``mu [N, D]`` and their ``labels [N]``;
+    None for a latent space of one dimension, which has no plane."""
+    if mu.shape[1] < 2:
+        return None
     order = np.argsort(labels, kind="stable")
-    points, counts = mu[order].astype(np.float64), np.bincount(labels, minlength=DIGITS)
+    points, counts = mu[order].astype(np.float64), np.bincount(labels, minlength=len(DIGITS))
     low, high = points.min(axis=0), points.max(axis=0)
     steps = np.rint((points - low) / np.where(high > low, high - low, 1.0) * LEVELS).astype(np.uint8)
     return {

@@ -10,8 +10,8 @@ import math
 import torch
 from torch import nn
 
+from vaeport.choices import ACTIVATIONS
 from vaeport.contract import IMAGE_SHAPE
-from vaeport.training.choices import ACTIVATIONS
 from vaeport.training.prior import build_prior
 
 IMAGE_PIXELS = math.prod(IMAGE_SHAPE)

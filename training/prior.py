@@ -19,9 +19,9 @@ import math
 import torch
 from torch import nn
 
+from vaeport.choices import PRIORS
 from vaeport.contract import IMAGE_SHAPE
 from vaeport.runtime.prior import LOG_2PI, STANDARD_NORMAL
-from vaeport.training.choices import PRIORS
 
 
 def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

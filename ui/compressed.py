@@ -19,6 +19,7 @@ ENCODINGS = {
     ".gz": lambda data: gzip.compress(data, compresslevel=9, mtime=0),  # mtime 0: the same bytes every time
     ".br": lambda data: brotli.compress(data, quality=11),
 }
+COMPRESSED_SUFFIXES = tuple(ENCODINGS)
 
 
 def write_compressed(folder: Path) -> dict[str, tuple[int, int, int]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vaeport.folders import replacing_folder
 from vaeport.ui.assets import write_assets
-from vaeport.ui.compressed import write_compressed
+from vaeport.ui.compressed import COMPRESSED_SUFFIXES, write_compressed
 from vaeport.ui.errors import SiteError
 from vaeport.ui.handlers import DemoHandlers
 from vaeport.ui.page import TITLE, intro, page_config
@@ -46,7 +46,8 @@ def write_site(out: Path, runtime, ort_dist: Path | None = None, compress: bool 
     ``{relative path: (bytes, gzip bytes, brotli bytes)}`` of the files compressed."""
     handlers = DemoHandlers(runtime)
     try:
-        with replacing_folder(out) as staging:
+        # An old site's compressed copies are never kept: a host would send them in place of the new files.
+        with replacing_folder(out, keep=lambda name: not name.endswith(COMPRESSED_SUFFIXES)) as staging:
             located = write_assets(staging, runtime, browser=True, ort_dist=ort_dist)
             config = page_config(handlers, located, "./", server=False)
             # "<" escaped: the configuration sits inside a <script> element.

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from vaeport import __version__
+from vaeport.choices import ACTIVATIONS, PRIORS
 from vaeport.contract import PRECISIONS
 from vaeport.errors import VaeportError
-from vaeport.training.choices import ACTIVATIONS, PRIORS
 
 
 def _positive_int(text: str) -> int:
@@ -355,7 +355,8 @@ def _run_web(args) -> None:
     where = "onnxruntime-web copied in, no request leaves its origin" if ort_dist else "onnxruntime-web from the CDN"
     print(f"wrote the demo as a static site to {args.out}/ ({where}); try it: python -m http.server -d {args.out}")
     for name, (raw, gz, br) in sizes.items():
-        print(f"  {name}: {raw:,} bytes, gzip {gz:,}, brotli {br:,}")
+        copies = ", ".join(f"{encoding} {size:,}" for encoding, size in (("gzip", gz), ("brotli", br)) if size)
+        print(f"  {name}: {raw:,} bytes; {copies or 'no copy smaller'}")
 
 
 # --- the command ------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def replacing_folder(target: Path):
+def replacing_folder(target: Path, keep=lambda name: True):
     """Yield an empty staging folder beside ``target``; when the block ends without an error, the
     staging folder takes ``target``'s place, else it is removed and ``target`` stays as it was.
 
-    Files of the old ``target`` that the new one does not have (a CNAME, an ``__init__.py``) are kept.
+    Entries of the old ``target`` that the new one does not have (a CNAME, an ``__init__.py``) are
+    kept where ``keep(name)`` says so.
     """
     target = Path(target).resolve()
     if target.exists() and not target.is_dir():
@@ -23,18 +24,18 @@ def replacing_folder(target: Path):
     staging.chmod(0o755)
     try:
         yield staging
-        _swap(staging, target)
+        _swap(staging, target, keep)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _swap(staging: Path, target: Path) -> None:
+def _swap(staging: Path, target: Path, keep) -> None:
     if not target.exists():
         os.rename(staging, target)
         return
     for entry in target.iterdir():
-        if not (staging / entry.name).exists():
+        if not (staging / entry.name).exists() and keep(entry.name):
             (shutil.copytree if entry.is_dir() else shutil.copy2)(entry, staging / entry.name)
     retired = target.with_name(f".{target.name}.old-{os.getpid()}")
     os.rename(target, retired)

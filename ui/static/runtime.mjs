@@ -142,7 +142,8 @@ function sameJson(value, expected) {
 }
 
 /**
- * The model's prior, once every key of ``manifest`` is checked; else a ModelError (a
+ * What the manifest describes, ``{prior, latentMap}`` (latentMap null without a ``map`` section), once
+ * every key of ``manifest`` is checked; else a ModelError (a
  * ManifestMismatchError for ``io``) naming the first key that is missing or malformed. The rules
  * are vaeport.runtime.manifest's, and both runtimes run the manifests of tests/fixtures/manifests.
  * ``where`` names the file in messages.
@@ -571,11 +572,13 @@ export class LatentMap {
 
   /** Map coordinates [x, y] of one latent vector z (in ``axes``, by default the map's plane). */
   project(z, axes = this.axes) {
+    if (!isVector(Array.from(z ?? []), this.latentDim)) throw new InputError(`z must be ${this.latentDim} finite numbers; got ${describe(z)}`);
     return axes.map((axis) => axis.reduce((sum, a, j) => sum + a * (z[j] - this.centre[j]), 0));
   }
 
   /** z moved so that its projection is ``point`` [x, y]; the part of z off the plane is unchanged. */
   place(z, point, axes = this.axes) {
+    if (!isVector(Array.from(point ?? []), 2)) throw new InputError(`a map point must be two finite numbers; got ${describe(point)}`);
     const [dx, dy] = this.project(z, axes).map((value, i) => point[i] - value);
     return Array.from(z, (value, j) => value + dx * axes[0][j] + dy * axes[1][j]);
   }

@@ -38,6 +38,8 @@ test('a point of the map turns back into z, the part of z off the plane unchange
     assert.ok(maxAbsDifference(Float64Array.from(offPlane(moved)), Float64Array.from(offPlane(z))) < 1e-9);
   }
   assert.throws(() => map.dimensionAxes(3, 3), InputError);
+  assert.throws(() => map.place(new Array(d).fill(0), [1, Number.NaN]), /a map point must be two finite numbers/);
+  assert.throws(() => map.project(new Array(d - 1).fill(0)), /z must be 10 finite numbers/);
 });
 
 test('a manifest without a map has none', () => {

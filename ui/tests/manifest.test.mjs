@@ -54,7 +54,12 @@ function fixtures(verdict) {
 
 describe('a good manifest is accepted', () => {
   for (const [name, fixture] of fixtures('good')) {
-    test(name, () => assert.ok(checkManifest(editedManifest(fixture)).prior instanceof Prior));
+    test(name, () => {
+      const manifest = editedManifest(fixture);
+      const {prior, latentMap} = checkManifest(manifest);
+      assert.ok(prior instanceof Prior);
+      assert.equal(latentMap === null, !Object.hasOwn(manifest, 'map'));
+    });
   }
 });
 

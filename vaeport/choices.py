@@ -1,5 +1,6 @@
-"""What a training run chooses between, by name, with no torch import: ``vaeport train`` offers
-these choices (its ``--help`` must not load torch), ``TrainConfig`` checks them and the model builds them.
+"""What a training run chooses between, by name: ``vaeport train`` offers these choices (the command
+imports no layer until a subcommand runs, so its ``--help`` loads no torch), and ``TrainConfig``
+checks them and the model builds them in ``vaeport.training``.
 """
 
 # Hidden-layer activations: the name a run records -> the torch.nn module that computes it.
