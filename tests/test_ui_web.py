@@ -2,6 +2,7 @@
 demo serves, and the static site ``vaeport web`` writes."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -79,10 +80,16 @@ def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp
         "model/manifest.json",
         "onnxruntime-web/ort-wasm-simd-threaded.wasm",
         "onnxruntime-web/ort.wasm.bundle.min.mjs",
-        "vaeport/demo.css",
-        "vaeport/demo.mjs",
-        "vaeport/runtime.mjs",
+        *(f"vaeport/{name}" for name in PAGE_FILES),
     ]
+
+
+def test_the_page_files_hold_every_module_the_page_imports():
+    imported = set()
+    for name in PAGE_FILES:
+        imported |= set(re.findall(r"from '\./([\w.-]+)'", (REPO / "ui" / "static" / name).read_text()))
+    assert "demo.mjs" in PAGE_FILES and "demo.css" in PAGE_FILES and "runtime.mjs" in imported
+    assert imported <= set(PAGE_FILES)
 
 
 def test_writing_the_site_again_replaces_it_whole_and_keeps_foreign_files(vae, tmp_path):

@@ -1,6 +1,6 @@
 """The files a page needs to run the model in the visitor's browser, laid out in one folder.
 
-    vaeport/           demo.mjs, runtime.mjs, demo.css: the page and the browser runtime
+    vaeport/           the page's modules (demo.mjs starts it, runtime.mjs is the browser runtime) and demo.css
     model/             manifest.json and the graphs of one precision, the bytes the Python runtime verified
     onnxruntime-web/   ort.wasm.bundle.min.mjs and its .wasm, when a local copy is served
 
@@ -20,7 +20,8 @@ from vaeport.contract import MANIFEST_FILE
 from vaeport.ui.errors import OrtWebError
 
 STATIC = files("vaeport.ui") / "static"
-PAGE_FILES = ("demo.mjs", "runtime.mjs", "demo.css")
+PAGE_ENTRY = "demo.mjs"  # the module whose start() builds the page
+PAGE_FILES = tuple(sorted(item.name for item in STATIC.iterdir() if item.name.endswith((".mjs", ".css"))))
 PAGE_FOLDER, MODEL_FOLDER, ORT_FOLDER = "vaeport/", "model/", "onnxruntime-web/"
 ORT_WEB = json.loads(STATIC.joinpath("ort-web.json").read_text())
 
@@ -61,7 +62,7 @@ def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | N
     pages.mkdir(parents=True)
     for name in PAGE_FILES:
         (pages / name).write_bytes(STATIC.joinpath(name).read_bytes())
-    located = {"page": PAGE_FOLDER + PAGE_FILES[0], "browser": None}
+    located = {"page": PAGE_FOLDER + PAGE_ENTRY, "browser": None}
     if not browser:
         return located
     model = folder / MODEL_FOLDER

@@ -9,6 +9,8 @@ INPUT and OUTPUT are raw little-endian arrays, COUNT items one after another:
 - ``decode``: float32 latent vectors of D -> float32 28 x 28 images;
 - ``map``: float32 latent vectors of D -> their latent-map coordinates, COUNT x 2, then the map's
   points, N x D;
+- ``page``: a JSON list of page function calls ``[name, argument]`` -> the JSON list of what the demo
+  server's page functions (``DemoHandlers.page_<name>``) answer;
 - ``recipe``: (no input) the constants of the drawing recipe and of the prior's and the map's checks, as JSON;
 - ``contract``: (no input) the ONNX contract and the manifest's free-form records, as JSON.
 """
@@ -37,7 +39,7 @@ CONTRACT_NAMES = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "map", "recipe", "contract"))
+    parser.add_argument("operation", choices=("preprocess", "encode", "decode", "map", "page", "recipe", "contract"))
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("count", type=int)
@@ -66,6 +68,13 @@ def main() -> None:
         constants = {name: getattr(contract, name) for name in CONTRACT_NAMES} | {"RECORDS": manifest.RECORDS}
         with open(args.output, "w") as out:
             json.dump(constants, out)
+        return
+    if args.operation == "page":
+        from vaeport.ui.handlers import DemoHandlers
+
+        handlers = DemoHandlers(VAERuntime.load(args.model_dir, device="cpu", precision=args.precision, threads=1))
+        with open(args.input) as calls, open(args.output, "w") as out:
+            json.dump([getattr(handlers, f"page_{name}")(argument) for name, argument in json.load(calls)], out)
         return
     if args.operation == "preprocess":
         shape = (args.count, args.side, args.side) + ((args.channels,) if args.channels > 1 else ())
