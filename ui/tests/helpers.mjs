@@ -85,10 +85,14 @@ function runReference(operation, input, count, options = []) {
   }
 }
 
-/** What the Python runtime computes for ``input`` (a typed array of ``count`` items), as a Float32Array. */
+/**
+ * What the Python runtime computes for ``input`` (a typed array of ``count`` items), as a Float32Array
+ * (a Float64Array for "elbo").
+ */
 export function pythonReference(operation, input, count, options = []) {
   const bytes = runReference(operation, new Uint8Array(input.buffer, input.byteOffset, input.byteLength), count, options);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const Numbers = operation === 'elbo' ? Float64Array : Float32Array;
+  return new Numbers(Uint8Array.from(bytes).buffer); // a copy: the file's bytes need not lie aligned
 }
 
 /** What the demo server's page functions answer to ``calls`` ([name, argument] each), in one Python run. */
