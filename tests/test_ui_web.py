@@ -62,7 +62,8 @@ def test_the_assets_hold_the_page_and_the_verified_model_of_one_precision(vae, o
     cdn = write_assets(tmp_path / "cdn", vae, browser=True)
     assert cdn["browser"]["ort"]["base"] == ORT_WEB["cdn"] and not (tmp_path / "cdn" / "onnxruntime-web").exists()
     server_only = write_assets(tmp_path / "server", vae, browser=False)
-    assert server_only["browser"] is None and not (tmp_path / "server" / "model").exists()
+    assert server_only["browser"] is None and server_only["manifest"] == "model/manifest.json"
+    assert [path.name for path in (tmp_path / "server" / "model").iterdir()] == ["manifest.json"]  # the map's
 
 
 def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp_path):

@@ -7,10 +7,12 @@
 // Every call that puts a latent vector on the sliders (decode, draw, sample, prior) answers a
 // LatentResult:
 //
-//   {values, pixels, ms, mu, logvar, seen}
+//   {values, pixels, ms, figures, mu, logvar, seen}
 //
 // ``values``: z as slider positions (clipped to each slider's range, rounded to its step), ``pixels``:
-// the grey bytes of the digit decoded from exactly those values, ``ms``: that decode's time; from a
+// the grey bytes of the digit decoded from exactly those values, ``ms``: that decode's time;
+// ``figures``: the readout's, in nats, at the ``z`` they name: for an image (a drawing, an example
+// tile's picture) ``recon_bce``, ``kl``, ``neg_elbo`` and ``log_pz``, else ``log_pz`` alone. From a
 // posterior (a drawing, a tile) also its ``mu`` and ``logvar``; from a drawing also ``seen``, the grey
 // bytes of what the encoder saw. A drawing with no ink answers ``{empty: true}``. ``morph`` answers
 // ``{frames}``, the grey bytes of each frame.
@@ -23,25 +25,41 @@ export class VisitorError extends Error {
   name = 'VisitorError';
 }
 
-/** The model in this browser, on onnxruntime-web; ``toSliders(z)`` puts z on the sliders' grid. */
+const ELBO_FIGURES = ['recon_bce', 'kl', 'neg_elbo', 'log_pz', 'z'];
+
+/**
+ * The model in this browser, on onnxruntime-web. ``toSliders(z)`` puts z on the sliders' grid;
+ * ``tiles`` are the page's example tiles ({digit, pixels: base64 grey bytes}), whose pictures are the
+ * images a tile's figures are taken for, on both engines.
+ */
 export class BrowserEngine {
   kind = 'browser';
 
-  constructor(model, version, toSliders) {
+  constructor(model, version, {toSliders = (z) => Array.from(z), tiles = []} = {}) {
     this.model = model;
     this.toSliders = toSliders;
+    this.tiles = new Map(tiles.map(({digit, pixels}) => [digit, Float32Array.from(fromBase64(pixels), (byte) => byte / 255)]));
     this.random = createRandom();
     this.label = `in this browser: onnxruntime-web ${version} (wasm)`;
   }
 
-  async decode(z) {
+  /** ``z`` on the sliders and its digit; the figures of ``image`` at ``at`` (by default the values), else log p. */
+  async decode(z, image = null, at = null) {
     const values = this.toSliders(z);
     const started = performance.now();
-    const image = await this.model.decode(values);
-    return {values, pixels: toBytes(image), ms: performance.now() - started};
+    const pixels = toBytes(await this.model.decode(values));
+    const ms = performance.now() - started;
+    return {values, pixels, ms, figures: await this.figures(Float32Array.from(at ?? values), image)};
   }
 
-  async draw(drawing) {
+  async figures(z, image) {
+    if (!image) return {log_pz: this.model.prior.logProb(z), z};
+    const figures = await this.model.elbo(image, z);
+    return Object.fromEntries(ELBO_FIGURES.map((name) => [name, figures[name]]));
+  }
+
+  /** A drawing and the stroke's standard normal ``noise``: its figures are taken at z = mu + sigma * noise. */
+  async draw(drawing, noise) {
     let seen;
     try {
       seen = this.model.preprocessDrawing(drawing, {ink: 'light'});
@@ -50,12 +68,13 @@ export class BrowserEngine {
       throw error;
     }
     const {mu, logvar} = await this.model.encode(seen);
-    return {...(await this.decode(mu)), mu, logvar, seen: toBytes(seen)};
+    const z = Float32Array.from(mu, (m, j) => m + Math.exp(0.5 * logvar[j]) * noise[j]);
+    return {...(await this.decode(mu, seen, z)), mu, logvar, seen: toBytes(seen)};
   }
 
   async sample(digit) {
     const {mu, logvar} = this.example(digit);
-    return {...(await this.decode(samplePosterior(mu, logvar, this.random))), mu, logvar};
+    return {...(await this.decode(samplePosterior(mu, logvar, this.random), this.tiles.get(digit))), mu, logvar};
   }
 
   async prior() {
@@ -100,8 +119,8 @@ export class ServerEngine {
     return this.latent('decode', Array.from(z));
   }
 
-  draw({data, width}) {
-    return this.latent('draw', `${width}:${toBase64(data)}`);
+  draw({data, width}, noise) {
+    return this.latent('draw', {pixels: `${width}:${toBase64(data)}`, noise: Array.from(noise)});
   }
 
   sample(digit) {
@@ -118,7 +137,8 @@ export class ServerEngine {
   }
 }
 
-async function fetchBytes(url, integrity) {
+/** The bytes at ``url``, checked against ``integrity`` when given; an Error that says why not. */
+export async function fetchBytes(url, integrity) {
   let response;
   try {
     response = await fetch(url, integrity ? {integrity} : {});
@@ -153,16 +173,17 @@ async function loadOnnxruntimeWeb({base, module, wasm}) {
 
 /**
  * The browser engine on the model that ``write_assets`` (ui/assets.py) laid out under the URL
- * ``assets``; the browser benchmark loads it this way too, to time single calls. ``toSliders``: how
- * the page puts z on its sliders (by default, z as it is).
+ * ``assets``, with the page's ``options`` (see BrowserEngine) and ``manifest``, the manifest's bytes
+ * when the page fetched them already (a promise); the browser benchmark loads it this way too, to
+ * time single calls.
  */
-export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, toSliders = (z) => Array.from(z)) {
+export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, {manifest, ...options} = {}) {
   const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)});
   const folder = new URL(model.folder, assets);
   const loaded = await loadModel(ort, {
-    read: (name) => fetchBytes(new URL(name, folder)),
+    read: (name) => (name === model.manifest && manifest) || fetchBytes(new URL(name, folder)),
     manifestFile: model.manifest,
     precision,
   });
-  return new BrowserEngine(loaded, ort.env.versions.web, toSliders);
+  return new BrowserEngine(loaded, ort.env.versions.web, options);
 }

@@ -6,9 +6,10 @@ import {count, element, imageCanvas, paint} from './dom.mjs';
 
 /**
  * ``pad``: {side (canvas pixels, one per CSS pixel), send (the downsample's side), brush (stroke
- * width)}. ``stroked()`` after every piece of stroke drawn, ``cleared()`` after Clear.
+ * width)}. ``started()`` as a stroke begins, ``stroked()`` after every piece of stroke drawn, ``cleared()``
+ * after Clear.
  */
-export function createPad({side, send, brush}, image, {stroked, cleared}) {
+export function createPad({side, send, brush}, image, {started, stroked, cleared}) {
   const canvas = element('canvas', {class: 'pad-canvas', width: side, height: side, 'aria-label': 'drawing pad: draw a digit'});
   canvas.style.width = canvas.style.height = `${side}px`;
   const holder = element('div', {id: 'pad'}, [canvas]);
@@ -44,6 +45,7 @@ export function createPad({side, send, brush}, image, {stroked, cleared}) {
     canvas.setPointerCapture(event.pointerId);
     Object.assign(ink, {strokeStyle: '#fff', lineWidth: brush, lineCap: 'round', lineJoin: 'round'});
     last = at(event);
+    started();
     strokeTo(last);
   });
   canvas.addEventListener('pointermove', (event) => {
