@@ -10,7 +10,8 @@
 //   frame after it;
 // - paints: each ``vaeport:painted`` event, with the engine and its decode time, and ``shown``: the
 //   start of the first animation frame after the paint (a requestAnimationFrame requested right at
-//   the event), when the frame that holds the new digit goes to the compositor;
+//   the event, or the one after it when that frame started before the paint), when the frame that
+//   holds the new digit goes to the compositor;
 // - encodes: each ``vaeport:encoded`` event;
 // - mapFrames: each frame of the latent map (``vaeport:map-drawn``): ``ms``, the map's drawing time,
 //   and ``flushed``, that time plus the rasterisation it asked for (``flush()``, reading one pixel
@@ -56,7 +57,11 @@ export function recorder(times, {clock, afterFrame, afterReadouts, flush}) {
     painted(event) {
       const paint = {at: now(), engine: event.detail.engine, ms: event.detail.ms};
       times.paints.push(paint);
-      afterFrame((frame) => (paint.shown = frame));
+      // A digit painted while the page handles a frame's input goes out with that frame, whose
+      // animation frame callbacks (stamped with its start) are still to run: it is shown at the
+      // start of the next one.
+      const shown = (frame) => (frame > paint.at ? (paint.shown = frame) : afterFrame(shown));
+      afterFrame(shown);
     },
     encoded() {
       times.encodes.push(now());

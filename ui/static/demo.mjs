@@ -3,8 +3,9 @@
 // engines (engines.mjs), the one that EngineChoice (engine-choice.mjs) has running now, with one queue
 // of work (scheduler.mjs).
 //
-// A slider move or a press on the map decodes on the next animation frame, a pad stroke encodes once
-// per frame; both read the page when their job starts, so the latest values win. Every digit shown is
+// A slider move or a press on the map decodes at once, or on the next animation frame while a decode
+// runs; a pad stroke encodes once per frame; each job reads the page when it starts, so the latest
+// values win. Every digit shown is
 // decoded from exactly the values on the sliders: an engine puts z on the sliders' grid before it
 // decodes, and the page puts those values on the sliders. A result that sets the sliders and comes
 // back after the visitor moved a slider, pressed on the map or cleared the pad is dropped: the

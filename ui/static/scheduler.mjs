@@ -1,4 +1,6 @@
-// The page's one queue of work. Jobs run one at a time, at most one started per animation frame, and:
+// The page's one queue of work. Jobs run one at a time: a job asked for while the queue is idle starts
+// at once (a press on the map mid-frame shows its digit with the next frame), and each job after it
+// waits for the next animation frame, so no more than one starts per frame while input streams in. And:
 //
 // - the latest values win: a job asked for under a kind that already waits replaces the waiting one
 //   (ten clicks on a tile while the server is slow: one sample), and a job reads its inputs when it
@@ -50,8 +52,8 @@ export class Scheduler {
     if (this.#running || !this.#ready) return;
     this.#running = true;
     try {
-      while (this.#ready && this.#waiting.size) {
-        await this.nextFrame();
+      for (let first = true; this.#ready && this.#waiting.size; first = false) {
+        if (!first) await this.nextFrame();
         const [kind, job] = this.#waiting.entries().next().value ?? [];
         if (!job) break;
         this.#waiting.delete(kind);

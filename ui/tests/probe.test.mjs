@@ -64,6 +64,20 @@ describe('a slider input and its digit', () => {
     assert.equal(times.last, 101.5);
   });
 
+  test('a digit painted during its input, before the frame\'s callbacks ran, is shown at the next frame', () => {
+    const {times, record, at, frame} = recording();
+    at(100.2);
+    record.input(slider);
+    record.painted(painted('browser', 0.3));
+    frame(100); // the input's own frame: its callbacks carry its start, before the paint
+    assert.equal(times.paints[0].shown, undefined);
+    frame(116.7);
+    assert.deepEqual(paintOfInput(times, 0, 0), {
+      input: {at: 100.2, source: 'slider', frame: 100},
+      paint: {at: 100.2, engine: 'browser', ms: 0.3, shown: 116.7},
+    });
+  });
+
   test('skip the paints that came before the input or belong to earlier inputs', () => {
     const {times, record, at, frame} = recording();
     at(10);

@@ -6,12 +6,12 @@ import {test} from 'node:test';
 
 import {Scheduler} from '../static/scheduler.mjs';
 
-/** A scheduler on frames that come at once, and the reports it gave, each a promise to await in turn. */
-function scheduler() {
+/** A scheduler on frames from ``nextFrame`` (by default at once), and the reports it gave, each a promise to await in turn. */
+function scheduler(nextFrame = () => new Promise((resolve) => setImmediate(resolve))) {
   const reports = [];
   const waiting = [];
   const queue = new Scheduler({
-    nextFrame: () => new Promise((resolve) => setImmediate(resolve)),
+    nextFrame,
     report: (error) => (waiting.length ? waiting.shift()(error) : reports.push(error)),
   });
   const nextReport = () => (reports.length ? Promise.resolve(reports.shift()) : new Promise((resolve) => waiting.push(resolve)));
@@ -30,9 +30,30 @@ function deferred() {
 test('a job asked for again before it started replaces the waiting one', async () => {
   const {queue, nextReport} = scheduler();
   const shown = [];
-  for (const value of [1, 2, 3]) queue.want('sample', {run: async () => value, show: (result) => shown.push(result)});
-  assert.equal(await nextReport(), null);
-  assert.deepEqual(shown, [3]);
+  for (const value of [1, 2, 3, 4]) queue.want('sample', {run: async () => value, show: (result) => shown.push(result)});
+  await nextReport();
+  await nextReport();
+  assert.deepEqual(shown, [1, 4]); // the first started at once; of those asked for meanwhile, the latest
+});
+
+test('an idle queue starts a job at once, and the jobs after it one animation frame each', async () => {
+  const frames = [];
+  const {queue, nextReport} = scheduler(() => new Promise((resolve) => frames.push(resolve)));
+  const started = [];
+  for (const kind of ['a', 'b', 'c']) queue.want(kind, {run: async () => started.push(kind), show: () => {}});
+  assert.deepEqual(started, ['a'], 'started within the call that asked for it');
+  await nextReport();
+  assert.deepEqual(started, ['a']);
+  const nextFrame = async () => {
+    while (!frames.length) await new Promise((resolve) => setImmediate(resolve));
+    frames.shift()();
+  };
+  await nextFrame();
+  await nextReport();
+  assert.deepEqual(started, ['a', 'b']);
+  await nextFrame();
+  await nextReport();
+  assert.deepEqual(started, ['a', 'b', 'c']);
 });
 
 test('jobs run one at a time, in the order they were asked for', async () => {
