@@ -203,6 +203,17 @@ def test_a_press_on_the_map_moves_z_in_its_plane_and_shows_its_digit_with_no_req
     assert demo.requests[before:] == []
 
 
+def test_on_the_plane_of_two_dimensions_a_press_sets_those_two_and_no_other(demo, vae):
+    eventually(lambda: demo.marker() is not None, "the map's first frame")
+    demo.page.select_option("select[aria-label='map plane']", "dimensions")
+    demo.page.select_option("select[aria-label='map x dimension']", "3")
+    demo.page.select_option("select[aria-label='map y dimension']", "7")
+    assert "latent dimensions z3 (across) and z7 (up)" in demo.page.text_content(".map-caption")
+    start = np.asarray(demo.slider_values())
+    moved = press_on_map(demo, vae, 0.3, 0.6)
+    assert np.flatnonzero(moved != start).tolist() == [3, 7]  # and the marker is under the pointer
+
+
 def test_a_slider_move_moves_the_marker_along_the_projection(demo, vae):
     eventually(lambda: demo.marker() is not None, "the map's first frame")
     start, marker = demo.slider_values(), demo.marker()
