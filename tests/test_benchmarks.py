@@ -24,7 +24,7 @@ from onnx import numpy_helper
 from conftest import optimized_op_types
 from vaeport.benchmarks import load
 from vaeport.benchmarks.browser import cli as browser_cli
-from vaeport.benchmarks.browser.measurements import rate, summarise
+from vaeport.benchmarks.browser.measurements import measure_map_bytes, rate, summarise_times
 from vaeport.benchmarks.browser.pages import ENGINES as BROWSER_ENGINES
 from vaeport.benchmarks.browser.pages import probe_script
 from vaeport.benchmarks.browser.report import verdicts
@@ -471,7 +471,7 @@ def test_the_int8_bar_asks_for_speed_up_and_ceiling_share_where_int8_is_fast(fla
 
 
 def test_browser_benchmark_summaries_are_numpy_percentiles_and_rates_per_second():
-    assert summarise([4.0, 1.0, 3.0, 2.0]) == {
+    assert summarise_times([4.0, 1.0, 3.0, 2.0]) == {
         "count": 4,
         "median": 2.5,
         "p90": pytest.approx(3.7),
@@ -481,15 +481,19 @@ def test_browser_benchmark_summaries_are_numpy_percentiles_and_rates_per_second(
     assert rate(30, 1000.0, 2500.0) == 20.0  # 30 events in 1.5 s of page time
 
 
-def _engine_results(name, shown_ms, painted_ms, decode_ms, next_frame, encodes_per_s, moves_per_s, seconds=2.0):
+def _engine_results(
+    name, shown_ms, painted_ms, decode_ms, next_frame, encodes_per_s, moves_per_s, seconds=2.0, map_frame_ms=0.4
+):
+    inputs = {
+        "input_to_shown_ms": {"median": shown_ms},
+        "input_to_painted_ms": {"median": painted_ms},
+        "decode_ms": {"median": decode_ms},
+        "next_frame_fraction": next_frame,
+    }
     return {
         "name": name,
-        "slider": {
-            "input_to_shown_ms": {"median": shown_ms},
-            "input_to_painted_ms": {"median": painted_ms},
-            "decode_ms": {"median": decode_ms},
-            "next_frame_fraction": next_frame,
-        },
+        "slider": inputs,
+        "map": {**inputs, "frame_ms": {"median": map_frame_ms}, "frame_draw_ms": {"median": map_frame_ms / 3}},
         "stroke": {
             "encodes_per_s": encodes_per_s,
             "pointer_moves_per_s": moves_per_s,
@@ -499,13 +503,24 @@ def _engine_results(name, shown_ms, painted_ms, decode_ms, next_frame, encodes_p
     }
 
 
+def test_the_map_bytes_are_what_the_map_section_adds_to_the_manifest_the_page_fetches(vae):
+    sizes = measure_map_bytes("fp32")
+    section = ',"map":' + json.dumps(vae.manifest["map"], separators=(",", ":"))
+    assert sizes["raw"] == len(section) and sizes["manifest_raw"] > sizes["raw"]
+    assert 0 < sizes["gzip"] < sizes["raw"] and sizes["gzip"] < sizes["manifest_gzip"] < sizes["manifest_raw"]
+
+
 def test_browser_benchmark_verdicts_say_what_limits_an_engine_that_falls_short():
     assert verdicts(_engine_results("browser", 15.8, 1.2, 0.3, 1.0, 45.0, 45.0)) == {
         "slider": {"met": True, "why": None},
+        "map": {"met": True, "why": None},
+        "map_frame": {"met": True, "why": None},
         "pad": {"met": True, "why": None},
     }
-    late = verdicts(_engine_results("browser", 32.0, 1.2, 0.3, 0.25, 20.0, 24.0))
+    late = verdicts(_engine_results("browser", 32.0, 1.2, 0.3, 0.25, 20.0, 24.0, map_frame_ms=6.0))
     assert "only 25% of digits were shown at the first frame after their input" in late["slider"]["why"]
+    assert late["map"] == late["slider"]
+    assert late["map_frame"]["why"] == "a frame takes 6.00 ms, of which 2.00 ms to draw and the rest to rasterise"
     assert "the pointer moved only 24.00 times a second" in late["pad"]["why"]
     assert "the page encoded after 40 of its 48 moves" in late["pad"]["why"]
     slow = verdicts(_engine_results("browser", 40.0, 20.0, 20.5, 0.0, 25.0, 58.0))
@@ -514,7 +529,13 @@ def test_browser_benchmark_verdicts_say_what_limits_an_engine_that_falls_short()
     server = verdicts(_engine_results("server", 48.0, 31.0, 0.4, 0.0, 12.5, 58.0))
     assert "painted 31.0 ms after the input, of which the server's decode is 0.40 ms" in server["slider"]["why"]
     assert "one encode every 80 ms (a round trip to the server)" in server["pad"]["why"]
-    assert not any(verdict["met"] for result in (late, slow, server) for verdict in result.values())
+    assert not any(
+        verdict["met"]
+        for result in (late, slow, server)
+        for verdict in result.values()
+        if verdict is not result["map_frame"]
+    )
+    assert slow["map_frame"]["met"] and server["map_frame"]["met"]  # their frames took 0.4 ms
 
 
 def test_the_browser_probe_runs_as_a_script_added_before_the_page(tmp_path):
@@ -623,8 +644,10 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
         assert min(slider["input_to_painted_ms"]["samples"]) >= 0 and 0 <= slider["next_frame_fraction"] <= 1
         assert engine["drag"]["digits_shown"] > 0 and engine["stroke"]["encodes"] > 0
         assert engine["tiles"]["click_to_set_ms"]["count"] == 2
-        assert set(engine["verdict"]) == {"slider", "pad"}
-    parts = ("slider", "drag", "stroke", "tiles")
+        assert engine["map"]["input_to_shown_ms"]["count"] == 3 and engine["map"]["frame_ms"]["count"] >= 3
+        assert 0 < engine["map"]["frame_draw_ms"]["median"] <= engine["map"]["frame_ms"]["median"]
+        assert set(engine["verdict"]) == {"slider", "map", "map_frame", "pad"}
+    parts = ("slider", "drag", "stroke", "tiles", "map")
     assert {part: results["engines"]["browser"][part]["server_calls"] for part in parts} == dict.fromkeys(parts, 0)
     assert results["engines"]["server"]["slider"]["server_calls"] >= 3
     assert 0 < results["engine_start"]["built_ms"]["median"] < results["engine_start"]["ready_ms"]["median"]

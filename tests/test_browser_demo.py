@@ -22,6 +22,7 @@ from vaeport.runtime import VAERuntime, preprocess_drawing
 from vaeport.ui.app import serve
 from vaeport.ui.assets import MODEL_FOLDER, ORT_FOLDER, ORT_WEB
 from vaeport.ui.gradio_internals import SERVER_FUNCTION_ROUTE
+from vaeport.ui.handlers import ELBO_FIGURES, OPENING_DIGIT, DemoHandlers
 from vaeport.ui.images import to_uint8
 from vaeport.ui.page import PAD_SEND_SIDE
 from vaeport.ui.web import write_site
@@ -37,6 +38,8 @@ HOLD_ANSWERS = Path(__file__).resolve().parent / "support" / "hold_answers.js"
 WAIT_S = 20
 BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm)"
 REFUSE_ORT_WEB = f"**/{ORT_FOLDER}**"
+NATS = 0.01  # the page shows its figures to 0.01 nats; they must be Python's within that
+MAP_SIDE = 300  # CSS pixels
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,59 @@ def morph_frames(demo) -> list[list[int]]:
     )
 
 
+def tile_image(vae, digit: int) -> np.ndarray:
+    """The picture on an example's tile, whose figures the readout shows: its mu decoded, in 8-bit steps."""
+    return to_uint8(vae.decode(np.asarray(example(vae, digit)["mu"], np.float32))).astype(np.float32) / 255
+
+
+def assert_readout(demo, vae, image=None) -> np.ndarray:
+    """``#elbo`` shows the Python runtime's figures at its z: ``image``'s ELBO terms, or log p(z) alone; that z."""
+    shown = demo.readout()
+    z = np.asarray(shown.pop("z"), np.float32)
+    if image is None:
+        assert shown.keys() == {"log_pz"}
+        assert shown["log_pz"] == pytest.approx(vae.prior.log_prob(z), abs=NATS)
+    else:
+        expected = vae.elbo(image, z=z)
+        assert shown.keys() == set(ELBO_FIGURES)
+        for name in ELBO_FIGURES:
+            assert shown[name] == pytest.approx(expected[name], abs=NATS), name
+    return z
+
+
+def encoder_view_of_pad(demo) -> np.ndarray:
+    """What the encoder saw of the pad: the Python recipe's image of the downsample the page sends."""
+    sent = demo.page.evaluate(
+        """side => {
+          const small = Object.assign(document.createElement('canvas'), {width: side, height: side});
+          const ink = small.getContext('2d');
+          ink.imageSmoothingQuality = 'high';
+          ink.drawImage(document.querySelector('.pad-canvas'), 0, 0, side, side);
+          return Array.from(ink.getImageData(0, 0, side, side).data.filter((_, i) => i % 4 === 0));
+        }""",
+        PAD_SEND_SIDE,
+    )
+    return preprocess_drawing(np.asarray(sent, dtype=np.uint8).reshape(PAD_SEND_SIDE, PAD_SEND_SIDE), ink="light")
+
+
+def press_on_map(demo, vae, u: float, v: float) -> np.ndarray:
+    """Press on the map at fractions (across, down) and wait for the marker there and the sliders' digit; z."""
+    demo.press(demo.map_area()(u, v))
+    demo.release()
+    eventually(
+        lambda: np.abs(np.asarray(demo.marker()) - [u * MAP_SIDE, v * MAP_SIDE]).max() <= 2,
+        f"the map's marker under the pointer at {u}, {v}",
+    )
+    eventually(lambda: shows_its_sliders(demo, vae), "the digit of the sliders the map set")
+    return np.asarray(demo.slider_values())
+
+
+def off_plane(vae, z) -> np.ndarray:
+    """The part of z that the latent map's plane does not show."""
+    latent_map = vae.latent_map
+    return z - latent_map.centre - latent_map.project(z) @ latent_map.axes
+
+
 def drag_slider(demo, index: int, fractions) -> None:
     track = demo.slider_track(index)
     demo.press(track(fractions[0]))
@@ -115,6 +171,61 @@ def test_the_page_runs_the_model_in_the_browser_and_shows_crisp_pixels(demo, vae
     assert demo.page.eval_on_selector("#digit canvas", rendering) == ["pixelated", 28, 280]
     assert len(demo.slider_values()) == vae.latent_dim
     assert shows_its_sliders(demo, vae)
+
+
+def test_the_page_opens_on_an_examples_mu_with_its_posterior_and_figures(demo, vae):
+    opening = example(vae, OPENING_DIGIT)
+    assert demo.slider_values() == DemoHandlers(vae).slider_values(opening["mu"])
+    assert demo.band_shown() == [True] * vae.latent_dim
+    assert shows_its_sliders(demo, vae)
+    z = assert_readout(demo, vae, tile_image(vae, OPENING_DIGIT))
+    assert z.tolist() == np.float32(demo.slider_values()).tolist()
+    eventually(lambda: demo.marker() is not None, "the map's first frame")
+
+
+def test_a_press_on_the_map_moves_z_in_its_plane_and_shows_its_digit_with_no_request_to_the_server(demo, vae):
+    eventually(lambda: demo.marker() is not None, "the map's first frame")
+    start, before = np.asarray(demo.slider_values()), len(demo.requests)
+    left, right = press_on_map(demo, vae, 0.4, 0.55), press_on_map(demo, vae, 0.6, 0.55)
+    (x_left, y_left), (x_right, y_right) = vae.latent_map.project(left), vae.latent_map.project(right)
+    assert x_right > x_left and y_left == pytest.approx(y_right, abs=0.05)  # across the map is along its first axis
+    for z in (left, right):  # off the plane, z stays where it was (but for the sliders' 0.01 steps)
+        assert np.abs(off_plane(vae, z) - off_plane(vae, start)).max() <= 0.011
+    assert_readout(demo, vae)  # a z with no image behind it: log p(z) alone
+
+    area = demo.map_area()
+    demo.press(area(0.45, 0.45))
+    for step in range(1, 9):
+        demo.move(area(0.45 + 0.02 * step, 0.45))
+    demo.release()
+    eventually(lambda: np.abs(np.asarray(demo.marker()) - [0.61 * MAP_SIDE, 0.45 * MAP_SIDE]).max() <= 2, "a drag")
+    eventually(lambda: shows_its_sliders(demo, vae), "the digit where the drag ended")
+    assert demo.requests[before:] == []
+
+
+def test_on_the_plane_of_two_dimensions_a_press_sets_those_two_and_no_other(demo, vae):
+    eventually(lambda: demo.marker() is not None, "the map's first frame")
+    demo.page.select_option("select[aria-label='map plane']", "dimensions")
+    demo.page.select_option("select[aria-label='map x dimension']", "3")
+    demo.page.select_option("select[aria-label='map y dimension']", "7")
+    assert "latent dimensions z3 (across) and z7 (up)" in demo.page.text_content(".map-caption")
+    start = np.asarray(demo.slider_values())
+    moved = press_on_map(demo, vae, 0.3, 0.6)
+    assert np.flatnonzero(moved != start).tolist() == [3, 7]  # and the marker is under the pointer
+
+
+def test_a_slider_move_moves_the_marker_along_the_projection(demo, vae):
+    eventually(lambda: demo.marker() is not None, "the map's first frame")
+    start, marker = demo.slider_values(), demo.marker()
+    drag_slider(demo, 4, [0.5, 0.9])
+    eventually(lambda: shows_its_sliders(demo, vae) and demo.marker() != marker, "the marker to move")
+    moved = np.asarray(demo.marker()) - marker
+    (dx, dy) = vae.latent_map.project(demo.slider_values()) - vae.latent_map.project(start)
+    # The same direction on the page as in the plane (the page's y runs down).
+    assert abs(moved[0] * -dy - moved[1] * dx) <= 0.02 * np.hypot(*moved) * np.hypot(dx, dy)
+    assert moved @ [dx, -dy] > 0
+    z = assert_readout(demo, vae)
+    assert z.tolist() == np.float32(demo.slider_values()).tolist()
 
 
 def test_dragging_a_slider_repaints_the_digit_with_no_request_to_the_server(demo, vae):
@@ -163,21 +274,22 @@ def test_a_pad_stroke_moves_the_sliders_many_times_before_the_pen_lifts(demo, va
     eventually(lambda: shows_its_sliders(demo, vae), "the reconstruction decoded from the sliders")
 
     # What the encoder saw is the Python recipe's image of the pad, and the sliders hold its mu.
-    sent = demo.page.evaluate(
-        """side => {
-          const small = Object.assign(document.createElement('canvas'), {width: side, height: side});
-          const ink = small.getContext('2d');
-          ink.imageSmoothingQuality = 'high';
-          ink.drawImage(document.querySelector('.pad-canvas'), 0, 0, side, side);
-          return Array.from(ink.getImageData(0, 0, side, side).data.filter((_, i) => i % 4 === 0));
-        }""",
-        PAD_SEND_SIDE,
-    )
-    seen = preprocess_drawing(np.asarray(sent, dtype=np.uint8).reshape(PAD_SEND_SIDE, PAD_SEND_SIDE), ink="light")
+    seen = encoder_view_of_pad(demo)
     assert np.abs(demo.seen_pixels().astype(int) - to_uint8(seen)).max() <= 1
     mu, _ = vae.encode(seen)
     assert np.abs(np.asarray(demo.slider_values()) - np.clip(mu, *_slider_range(demo))).max() <= 0.0051
     assert demo.requests[before:] == []
+
+
+def test_after_a_stroke_the_readout_shows_pythons_elbo_of_what_the_encoder_saw(demo, vae):
+    demo.draw(seven_stroke(40))
+    eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke's reconstruction")
+    seen = encoder_view_of_pad(demo)
+    z = assert_readout(demo, vae, seen)
+    mu, logvar = vae.encode(seen)
+    sigmas = np.abs(z - mu) / np.exp(0.5 * logvar)
+    assert 0 < sigmas.max() < 7  # one posterior sample, not mu
+    assert demo.readout()["z"] == z.tolist()  # the same figures while the drawing stays as it is
 
 
 def _slider_range(demo):
@@ -201,6 +313,8 @@ def test_clicking_a_tile_twice_gives_two_samples_of_its_digit_with_its_sigma_sho
     for values in samples:
         assert np.all(np.abs(np.asarray(values) - seven["mu"]) <= 5 * sigma + 0.01)
     assert demo.band_shown() == [True] * vae.latent_dim
+    z = assert_readout(demo, vae, tile_image(vae, 7))  # the tile's picture, at the z it sampled
+    assert z.tolist() == np.float32(samples[-1]).tolist()
     assert demo.requests[before:] == []
 
 
@@ -267,7 +381,10 @@ def _works_through_the_server(demo, vae):
     demo.page.keyboard.press("End")  # the slider's end, which float32 rounds a hair outside its range
     eventually(lambda: demo.slider_values()[1] == float(demo.page.get_attribute("#z1 input", "max")), "z1 at its end")
     eventually(lambda: shows_its_sliders(demo, vae), "the server's digit of a slider at its end")
-    assert demo.server_calls(before)
+    calls = demo.server_calls(before)
+    press_on_map(demo, vae, 0.5, 0.5)
+    assert demo.server_calls(before) > calls  # the map's z decoded on the server
+    assert_readout(demo, vae)
     assert demo.status().startswith(f"on the server: {vae.providers[0]}") and "must lie in" not in demo.status()
 
 
@@ -362,6 +479,9 @@ def test_server_only_never_loads_the_model_in_the_browser(open_page, vae):
         demo.page.wait_for_selector("[data-browser=off]")
         assert "in-browser inference is off" in demo.status()
         _works_through_the_server(demo, vae)
+        demo.draw(seven_stroke(40))
+        eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the server's stroke")
+        assert_readout(demo, vae, encoder_view_of_pad(demo))
         assert not [
             url for _, url in demo.requests if url.endswith((".onnx", ".wasm", ".mjs")) and "/vaeport/" not in url
         ]
@@ -419,6 +539,8 @@ def test_the_static_site_runs_the_whole_demo_with_no_request_outside_its_origin(
         eventually(
             lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke's reconstruction"
         )
+        press_on_map(demo, vae, 0.5, 0.5)
+        assert_readout(demo, vae)
         origin = urlsplit(url).netloc
         assert {
             urlsplit(address).netloc for _, address in demo.requests if not address.startswith(("data:", "blob:"))

@@ -179,10 +179,17 @@ def test_the_pages_server_functions_answer_what_the_page_asks(client, vae):
         np.abs(np.frombuffer(base64.b64decode(answer["pixels"]), np.uint8).reshape(28, 28) - decoded(vae, values)).max()
         == 0
     )
-    assert sorted(_call_page_function(base, "sample", 7).json()) == ["logvar", "ms", "mu", "pixels", "values"]
+    assert sorted(_call_page_function(base, "sample", 7).json()) == [
+        "figures",
+        "logvar",
+        "ms",
+        "mu",
+        "pixels",
+        "values",
+    ]
     assert len(_call_page_function(base, "morph", [0, 9]).json()["frames"]) == 8
     blank_pad = "28:" + base64.b64encode(bytes(28 * 28)).decode()
-    assert _call_page_function(base, "draw", blank_pad).json() == {"empty": True}
+    assert _call_page_function(base, "draw", {"pixels": blank_pad, "noise": [0] * 10}).json() == {"empty": True}
 
 
 @pytest.mark.parametrize(
@@ -192,9 +199,11 @@ def test_the_pages_server_functions_answer_what_the_page_asks(client, vae):
         ("decode", [1e9] * 10, "z0 must lie in"),
         ("decode", [], "expected 10 latent values z0..z9; got 0"),
         ("decode", None, "expected a list of 10 latent values; got NoneType"),
-        ("draw", {"a": 1}, "expected the pad's pixels as text; got dict"),
-        ("draw", "9999:AAAA", "drawing pixels must start with the canvas side"),
-        ("draw", "28:@@@@", "drawing pixels must be base64"),
+        ("draw", {"a": 1}, "expected the drawing as {pixels, noise}"),
+        ("draw", {"pixels": 5, "noise": [0] * 10}, "expected the pad's pixels as text; got int"),
+        ("draw", {"pixels": "9999:AAAA", "noise": [0] * 10}, "drawing pixels must start with the canvas side"),
+        ("draw", {"pixels": "28:@@@@", "noise": [0] * 10}, "drawing pixels must be base64"),
+        ("draw", {"pixels": "28:AAAA", "noise": [1e9] * 10}, "expected the stroke's noise"),
         ("sample", "3", "digit must be a whole number from 0 to 9; got '3'"),
         ("sample", [3], "digit must be a whole number from 0 to 9"),
         ("morph", [3], "expected two digits [first, second]; got [3]"),

@@ -18,7 +18,7 @@ from PIL import Image
 
 from vaeport.runtime import preprocess_drawing
 from vaeport.ui.gradio_internals import upload_folder
-from vaeport.ui.handlers import MORPH_ENDS, MORPH_STEPS, STEP, DemoHandlers
+from vaeport.ui.handlers import ELBO_FIGURES, MORPH_ENDS, MORPH_STEPS, OPENING_DIGIT, STEP, DemoHandlers
 from vaeport.ui.images import to_uint8
 from vaeport.ui.page import PAD_SEND_SIDE
 
@@ -66,6 +66,33 @@ def payload(canvas: np.ndarray) -> str:
     return f"{canvas.shape[0]}:" + base64.b64encode(canvas.tobytes()).decode()
 
 
+def drawing(pixels, noise=None, latent_dim: int = 10) -> dict:
+    """What the page sends for a drawing: the pad's pixels (a canvas, or text as sent) and the stroke's noise."""
+    return {
+        "pixels": payload(pixels) if isinstance(pixels, np.ndarray) else pixels,
+        "noise": [0.0] * latent_dim if noise is None else noise,
+    }
+
+
+def tile_image(vae, digit: int) -> np.ndarray:
+    """The picture on an example's tile, as the readout's figures take it: its mu decoded, in 8-bit steps."""
+    return decoded(vae, vae.manifest["examples"][digit]["mu"]).astype(np.float32) / 255
+
+
+def assert_figures(figures: dict, vae, z, image=None):
+    """The readout's figures are VAERuntime's at ``z``: the image's ELBO terms, or log p(z) alone."""
+    z = np.asarray(z, dtype=np.float32)
+    assert figures["z"] == z.tolist()
+    if image is None:
+        assert figures.keys() == {"log_pz", "z"}
+        assert figures["log_pz"] == pytest.approx(vae.prior.log_prob(z), abs=1e-9)
+        return
+    expected = vae.elbo(image, z=z)
+    assert figures.keys() == {*ELBO_FIGURES, "z"}
+    for name in ELBO_FIGURES:
+        assert figures[name] == pytest.approx(expected[name], abs=1e-9)
+
+
 def assert_on_sliders(handlers, values):
     assert len(values) == handlers.latent_dim
     for value, low, high in zip(values, handlers.minimum, handlers.maximum):
@@ -91,15 +118,16 @@ def test_values_set_from_code_are_clipped_to_the_sliders_and_rounded_to_their_st
     assert handlers.slider_values([0.123456] * d) == [0.12] * d
 
 
-def test_a_fresh_page_shows_zero_the_examples_and_a_morph(handlers, vae):
-    """Zero, where a fresh page starts and Reset goes, lies well inside the shipped mixture prior."""
+def test_a_fresh_page_opens_on_an_examples_mu_and_shows_the_examples_and_a_morph(handlers, vae):
     state = handlers.page_state()
     assert state["sliders"] == [[low, high] for low, high in zip(handlers.minimum, handlers.maximum)]
     assert state["step"] == STEP and state["decimals"] == 2
-    zero = [0.0] * vae.latent_dim
-    assert state["initial"]["values"] == zero
-    np.testing.assert_array_equal(grey(state["initial"]["pixels"]), decoded(vae, zero))
     examples = vae.manifest["examples"]
+    opening, initial = examples[OPENING_DIGIT], state["initial"]
+    assert initial["values"] == handlers.slider_values(opening["mu"])
+    assert initial["mu"] == opening["mu"] and initial["logvar"] == opening["logvar"]
+    np.testing.assert_array_equal(grey(initial["pixels"]), decoded(vae, initial["values"]))
+    assert_figures(initial["figures"], vae, initial["values"], tile_image(vae, OPENING_DIGIT))
     assert [tile["digit"] for tile in state["tiles"]] == list(range(10))
     for tile in state["tiles"]:
         np.testing.assert_array_equal(grey(tile["pixels"]), decoded(vae, examples[tile["digit"]]["mu"]))
@@ -107,6 +135,9 @@ def test_a_fresh_page_shows_zero_the_examples_and_a_morph(handlers, vae):
     assert len(frames) == state["morph"]["steps"] == MORPH_STEPS
     np.testing.assert_array_equal(grey(frames[0]), decoded(vae, examples[MORPH_ENDS[0]]["mu"]))
     np.testing.assert_array_equal(grey(frames[-1]), decoded(vae, examples[MORPH_ENDS[1]]["mu"]))
+
+
+def test_zero_where_reset_goes_lies_well_inside_the_shipped_mixture_prior(vae):
     samples = vae.prior.log_prob(vae.sample_latents(2000, seed=0))
     assert (samples < vae.prior.log_prob(np.zeros(vae.latent_dim))).mean() > 0.05
 
@@ -119,6 +150,7 @@ def test_decode_shows_the_digit_of_the_slider_values(handlers, vae):
     shown = handlers.page_decode(values)
     assert shown["values"] == values and shown["ms"] > 0
     np.testing.assert_array_equal(grey(shown["pixels"]), decoded(vae, values))
+    assert_figures(shown["figures"], vae, values)
 
 
 @pytest.mark.parametrize(
@@ -145,11 +177,13 @@ def test_the_sliders_ends_sent_back_in_float32_are_inside_their_range(handlers, 
         np.testing.assert_array_equal(grey(handlers.page_decode(sent)["pixels"]), decoded(vae, sent))
 
 
-def test_a_stroke_puts_mu_of_what_the_encoder_sees_on_the_sliders(handlers, vae):
+def test_a_stroke_puts_mu_of_what_the_encoder_sees_on_the_sliders_with_its_figures(handlers, vae):
     canvas = seven()
-    answer = handlers.page_draw(payload(canvas))
+    noise = np.random.default_rng(0).standard_normal(vae.latent_dim).astype(np.float32)
+    answer = handlers.page_draw(drawing(canvas, noise.tolist()))
     seen = preprocess_drawing(canvas, ink="light")
     mu, logvar = vae.encode(seen)
+    assert_figures(answer["figures"], vae, mu + np.exp(0.5 * logvar) * noise, seen)
     assert answer["values"] == handlers.slider_values(mu)
     np.testing.assert_allclose(answer["mu"], mu, rtol=1e-6)
     np.testing.assert_allclose(answer["logvar"], logvar, rtol=1e-6)
@@ -159,11 +193,11 @@ def test_a_stroke_puts_mu_of_what_the_encoder_sees_on_the_sliders(handlers, vae)
 
 def test_a_drawing_of_any_allowed_size_is_encoded(handlers):
     for side in (28, 300):
-        assert_on_sliders(handlers, handlers.page_draw(payload(seven(side)))["values"])
+        assert_on_sliders(handlers, handlers.page_draw(drawing(seven(side)))["values"])
 
 
 def test_a_blank_pad_is_empty_not_an_error(handlers):
-    assert handlers.page_draw(payload(np.zeros((PAD_SEND_SIDE, PAD_SEND_SIDE), np.uint8))) == {"empty": True}
+    assert handlers.page_draw(drawing(np.zeros((PAD_SEND_SIDE, PAD_SEND_SIDE), np.uint8))) == {"empty": True}
 
 
 @pytest.mark.parametrize(
@@ -179,6 +213,23 @@ def test_a_blank_pad_is_empty_not_an_error(handlers):
     ],
 )
 def test_malformed_pad_pixels_get_a_clear_error(handlers, bad, message):
+    assert message in handlers.page_draw(drawing(bad))["error"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("112:AAAA", "expected the drawing as {pixels, noise}"),
+        ({"pixels": "112:AAAA"}, "expected the drawing as {pixels, noise}"),
+        ({"pixels": "112:AAAA", "noise": [0.0] * 10, "extra": 1}, "expected the drawing as {pixels, noise}"),
+        ({"pixels": "112:AAAA", "noise": [0.0] * 9}, "expected the stroke's noise as 10 standard normal numbers"),
+        ({"pixels": "112:AAAA", "noise": [float("nan")] * 10}, "within +-10"),
+        ({"pixels": "112:AAAA", "noise": [11.0] + [0.0] * 9}, "within +-10"),
+        ({"pixels": "112:AAAA", "noise": [True] * 10}, "within +-10"),
+        ({"pixels": "112:AAAA", "noise": "0" * 10}, "expected the stroke's noise"),
+    ],
+)
+def test_a_malformed_drawing_or_noise_gets_a_clear_error(handlers, bad, message):
     assert message in handlers.page_draw(bad)["error"]
 
 
@@ -193,6 +244,7 @@ def test_each_tile_sample_is_new_and_near_its_example(handlers, vae):
             assert_on_sliders(handlers, answer["values"])
             assert np.all(np.abs(np.asarray(answer["values"]) - example["mu"]) <= 5 * sigma + STEP)
             np.testing.assert_array_equal(grey(answer["pixels"]), decoded(vae, answer["values"]))
+            assert_figures(answer["figures"], vae, answer["values"], tile_image(vae, digit))
 
 
 @pytest.mark.parametrize("digit", [10, "3", None, 2.5, True])
@@ -205,6 +257,7 @@ def test_a_prior_sample_sets_every_slider_and_the_digit(handlers, vae):
     assert first["values"] != second["values"]
     assert_on_sliders(handlers, first["values"])
     np.testing.assert_array_equal(grey(first["pixels"]), decoded(vae, first["values"]))
+    assert_figures(first["figures"], vae, first["values"])
 
 
 def test_the_morph_strip_runs_from_one_example_to_the_other(handlers, vae):

@@ -3,6 +3,7 @@ demo serves, and the static site ``vaeport web`` writes."""
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 
@@ -66,7 +67,8 @@ def test_the_assets_hold_the_page_and_the_verified_model_of_one_precision(vae, o
     cdn = write_assets(tmp_path / "cdn", vae, browser=True)
     assert cdn["browser"]["ort"]["base"] == ORT_WEB["cdn"] and not (tmp_path / "cdn" / "onnxruntime-web").exists()
     server_only = write_assets(tmp_path / "server", vae, browser=False)
-    assert server_only["browser"] is None and not (tmp_path / "server" / "model").exists()
+    assert server_only["browser"] is None and server_only["manifest"] == "model/manifest.json"
+    assert [path.name for path in (tmp_path / "server" / "model").iterdir()] == ["manifest.json"]  # the map's
 
 
 def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp_path):
@@ -84,10 +86,16 @@ def test_the_static_site_is_one_page_with_everything_it_needs(vae, ort_dist, tmp
         "model/manifest.json",
         "onnxruntime-web/ort-wasm-simd-threaded.wasm",
         "onnxruntime-web/ort.wasm.bundle.min.mjs",
-        "vaeport/demo.css",
-        "vaeport/demo.mjs",
-        "vaeport/runtime.mjs",
+        *(f"vaeport/{name}" for name in PAGE_FILES),
     ]
+
+
+def test_the_page_files_hold_every_module_the_page_imports():
+    imported = set()
+    for name in PAGE_FILES:
+        imported |= set(re.findall(r"from '\./([\w.-]+)'", (REPO / "ui" / "static" / name).read_text()))
+    assert "demo.mjs" in PAGE_FILES and "demo.css" in PAGE_FILES and "runtime.mjs" in imported
+    assert imported <= set(PAGE_FILES)
 
 
 def test_writing_the_site_again_replaces_it_whole_and_keeps_foreign_files(vae, tmp_path):

@@ -1,7 +1,8 @@
 """The files a page needs to run the model in the visitor's browser, laid out in one folder.
 
-    vaeport/           demo.mjs, runtime.mjs, demo.css: the page and the browser runtime
-    model/             manifest.json and the graphs of one precision, the bytes the Python runtime verified
+    vaeport/           the page's modules (demo.mjs starts it, runtime.mjs is the browser runtime) and demo.css
+    model/             manifest.json (the page's latent map reads it, whichever engine runs) and, when the
+                       model runs in the browser, the graphs of one precision, the bytes the Python runtime verified
     onnxruntime-web/   ort.wasm.bundle.min.mjs and its .wasm, when a local copy is served
 
 ``vaeport demo`` serves such a folder beside its Gradio page; ``vaeport web`` writes one, with an
@@ -20,7 +21,8 @@ from vaeport.contract import MANIFEST_FILE
 from vaeport.ui.errors import OrtWebError
 
 STATIC = files("vaeport.ui") / "static"
-PAGE_FILES = ("demo.mjs", "runtime.mjs", "demo.css")
+PAGE_ENTRY = "demo.mjs"  # the module whose start() builds the page
+PAGE_FILES = tuple(sorted(item.name for item in STATIC.iterdir() if item.name.endswith((".mjs", ".css"))))
 PAGE_FOLDER, MODEL_FOLDER, ORT_FOLDER = "vaeport/", "model/", "onnxruntime-web/"
 ORT_WEB = json.loads(STATIC.joinpath("ort-web.json").read_text())
 
@@ -28,6 +30,12 @@ ORT_WEB = json.loads(STATIC.joinpath("ort-web.json").read_text())
 def subresource_integrity(data: bytes) -> str:
     """The ``sha384-...`` form a browser checks downloads against (Subresource Integrity)."""
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+def manifest_text(manifest: dict) -> str:
+    """The manifest as the page gets it: compact JSON. The checked manifest holds only finite numbers, so
+    it is JSON any browser parses."""
+    return json.dumps(manifest, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def check_ort_dist(folder) -> Path:
@@ -55,19 +63,18 @@ def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | N
     model and (from ``ort_dist``, else the CDN at run time) onnxruntime-web.
 
     Returns the page's configuration of where things are, URLs relative to ``folder``: ``page``, the
-    module that starts the demo, and ``browser``, None when the model runs on the server only.
+    module that starts the demo, ``manifest``, and ``browser``, None when the model runs on the server only.
     """
     pages = folder / PAGE_FOLDER
     pages.mkdir(parents=True)
     for name in PAGE_FILES:
         (pages / name).write_bytes(STATIC.joinpath(name).read_bytes())
-    located = {"page": PAGE_FOLDER + PAGE_FILES[0], "browser": None}
-    if not browser:
-        return located
     model = folder / MODEL_FOLDER
     model.mkdir()
-    # The checked manifest holds only finite numbers, so it is JSON any browser parses.
-    (model / MANIFEST_FILE).write_text(json.dumps(runtime.manifest, indent=1, allow_nan=False) + "\n")
+    (model / MANIFEST_FILE).write_text(manifest_text(runtime.manifest))
+    located = {"page": PAGE_FOLDER + PAGE_ENTRY, "manifest": MODEL_FOLDER + MANIFEST_FILE, "browser": None}
+    if not browser:
+        return located
     for name, data in runtime.graph_files.items():
         (model / name).write_bytes(data)
     ort = {key: ORT_WEB[key] for key in ("version", "module", "wasm")}

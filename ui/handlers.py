@@ -10,7 +10,10 @@ the 28x28 digit as a PNG file, and raise ``gr.Error`` with the message of what w
 
 Latent values set from code are clipped to the sliders' ranges and rounded to their step, and
 the digit returned is decoded from exactly those values, so the page never shows a digit that
-its sliders do not describe.
+its sliders do not describe. Each answer that sets the sliders carries the readout's ``figures``
+(``VAERuntime.elbo``'s, as the browser runtime's ``elbo`` computes them): for an image (a drawing,
+an example tile's picture) its reconstruction BCE, KL, negative ELBO and log p(z) at ``z``; for a z
+with no image behind it, log p(z) alone.
 """
 
 import functools
@@ -34,6 +37,9 @@ STEP_DECIMALS = 2
 STEP = 10.0**-STEP_DECIMALS  # slider step; slider ranges are rounded outwards to it
 MORPH_STEPS = 8  # frames in the interpolation strip, both ends included
 MORPH_ENDS = (3, 8)  # the strip a fresh page shows
+OPENING_DIGIT = MORPH_ENDS[0]  # a fresh page shows this example's mu
+ELBO_FIGURES = ("recon_bce", "kl", "neg_elbo", "log_pz")
+NOISE_LIMIT = 10.0  # a stroke's posterior noise: standard normal numbers, refused beyond this
 
 
 def page_errors(handler):
@@ -96,23 +102,31 @@ class DemoHandlers:
         self.maximum = [math.ceil(value * steps_per_unit) / steps_per_unit for value in stats["max"]]
         self.examples = {example["digit"]: example for example in runtime.manifest["examples"]}
         self.provider = runtime.providers[0]
+        # What each example tile shows, the reconstruction of its example's mu, is the tile's image:
+        # the page has no other picture of the example, and the readout's figures are that image's.
+        digits = sorted(self.examples)
+        mu = np.asarray([self.examples[digit]["mu"] for digit in digits], dtype=np.float32)
+        self.tile_images = dict(zip(digits, to_uint8(runtime.decode(mu)).astype(np.float32) / 255))
 
     # --- what a fresh page shows --------------------------------------------------------
 
     def page_state(self) -> dict:
-        """The sliders, the first digit (z = 0), the example tiles and the morph strip of a new page."""
-        digits = sorted(self.examples)
-        mu = np.asarray([self.examples[digit]["mu"] for digit in digits], dtype=np.float32)
+        """The sliders, the first digit (an example's mu, with its tile's figures), the example tiles and
+        the morph strip of a new page."""
+        opening = self.examples[OPENING_DIGIT]
         return {
             "step": STEP,
             "decimals": STEP_DECIMALS,
             "sliders": [[low, high] for low, high in zip(self.minimum, self.maximum)],
-            "initial": self._shown([0.0] * self.latent_dim),
-            "tiles": [
-                {"digit": digit, "pixels": grey_base64(image)} for digit, image in zip(digits, self.runtime.decode(mu))
-            ],
+            "initial": {
+                "digit": OPENING_DIGIT,
+                "mu": opening["mu"],
+                "logvar": opening["logvar"],
+                **self._shown(self.slider_values(opening["mu"]), self.tile_images[OPENING_DIGIT]),
+            },
+            "tiles": [{"digit": digit, "pixels": grey_base64(image)} for digit, image in self.tile_images.items()],
             "morph": {
-                "digits": digits,
+                "digits": sorted(self.examples),
                 "from": MORPH_ENDS[0],
                 "to": MORPH_ENDS[1],
                 "steps": MORPH_STEPS,
@@ -124,35 +138,48 @@ class DemoHandlers:
 
     @page_errors
     def page_decode(self, values) -> dict:
-        """Slider values -> ``{pixels, ms}``: the digit's grey bytes (base64) and the decode time."""
+        """Slider values -> ``{values, pixels, ms, figures}``: the digit's grey bytes (base64), the decode
+        time and log p(z)."""
         if not isinstance(values, list):
             raise DemoInputError(f"expected a list of {self.latent_dim} latent values; got {type(values).__name__}")
         return self._shown(self._latent(values))
 
     @page_errors
-    def page_draw(self, payload) -> dict:
-        """The pad's pixels ``"<side>:<base64>"`` -> mu and logvar of what the encoder sees, that image,
-        and mu put on the sliders with its digit; ``{"empty": true}`` for a pad without ink."""
-        if not isinstance(payload, str):
-            raise DemoInputError(f"expected the pad's pixels as text; got {type(payload).__name__}")
+    def page_draw(self, drawing) -> dict:
+        """``{"pixels": "<side>:<base64>", "noise": [D]}``, the pad's pixels and the stroke's standard
+        normal noise -> mu and logvar of what the encoder sees, that image, mu put on the sliders with
+        its digit, and the image's figures at the posterior sample z = mu + sigma * noise;
+        ``{"empty": true}`` for a pad without ink."""
+        if not isinstance(drawing, dict) or set(drawing) != {"pixels", "noise"}:
+            raise DemoInputError(f"expected the drawing as {{pixels, noise}}; got {drawing!r:.80}")
+        if not isinstance(drawing["pixels"], str):
+            raise DemoInputError(f"expected the pad's pixels as text; got {type(drawing['pixels']).__name__}")
+        noise = self._noise(drawing["noise"])
         try:
-            seen = preprocess_drawing(pad_pixels(payload), ink="light")
+            seen = preprocess_drawing(pad_pixels(drawing["pixels"]), ink="light")
         except EmptyDrawingError:
             return {"empty": True}
         mu, logvar = self.runtime.encode(seen)
+        z = (mu + np.exp(0.5 * logvar) * noise).astype(np.float32)
         return {
             "mu": mu.tolist(),
             "logvar": logvar.tolist(),
             "seen": grey_base64(seen),
-            **self._shown(self.slider_values(mu)),
+            **self._shown(self.slider_values(mu), seen, z),
         }
 
     @page_errors
     def page_sample(self, digit) -> dict:
-        """A digit 0-9 -> a new sample from its example's posterior N(mu, sigma), on the sliders, and its digit."""
-        example = self.examples[self._digit_number(digit, "digit")]
+        """A digit 0-9 -> a new sample from its example's posterior N(mu, sigma), on the sliders, its digit
+        and the figures of the example's tile at it."""
+        digit = self._digit_number(digit, "digit")
+        example = self.examples[digit]
         z = self.runtime.sample_posterior(example["mu"], example["logvar"], n=1)[0]
-        return {"mu": example["mu"], "logvar": example["logvar"], **self._shown(self.slider_values(z))}
+        return {
+            "mu": example["mu"],
+            "logvar": example["logvar"],
+            **self._shown(self.slider_values(z), self.tile_images[digit]),
+        }
 
     @page_errors
     def page_prior(self, _=None) -> dict:
@@ -202,11 +229,22 @@ class DemoHandlers:
         clipped = np.clip(np.asarray(z, dtype=np.float64), self.minimum, self.maximum)
         return np.round(clipped, STEP_DECIMALS).tolist()
 
-    def _shown(self, values: list[float]) -> dict:
-        """``{values, pixels, ms}``: slider values, the grey bytes of their digit and the decode time."""
+    def _shown(self, values: list[float], image=None, z=None) -> dict:
+        """``{values, pixels, ms, figures}``: slider values, the grey bytes of their digit, the decode time,
+        and the readout's figures at ``z`` (by default the values): ``image``'s, or log p(z) without one."""
         start = time.perf_counter()
-        image = self.runtime.decode(np.asarray(values, dtype=np.float32))
-        return {"values": values, "pixels": grey_base64(image), "ms": (time.perf_counter() - start) * 1000}
+        decoded = self.runtime.decode(np.asarray(values, dtype=np.float32))
+        ms = (time.perf_counter() - start) * 1000
+        return {"values": values, "pixels": grey_base64(decoded), "ms": ms, "figures": self._figures(values, image, z)}
+
+    def _figures(self, values, image=None, z=None) -> dict:
+        """The readout's figures at ``z`` (default ``values``), in nats, and that z: for an ``image``
+        ``ELBO_FIGURES`` by ``VAERuntime.elbo``, else ``log_pz`` alone."""
+        z = np.asarray(values if z is None else z, dtype=np.float32)
+        if image is None:
+            return {"log_pz": float(self.runtime.prior.log_prob(z)), "z": z.tolist()}
+        figures = self.runtime.elbo(image, z=z)
+        return {**{name: float(figures[name]) for name in ELBO_FIGURES}, "z": z.tolist()}
 
     def _png(self, image: np.ndarray) -> gr.FileData:
         return gr.FileData(path=save_png_in_cache(to_uint8(image)))
@@ -233,6 +271,15 @@ class DemoHandlers:
                     f"z{index} must lie in [{low}, {high}] (the range of mu over the MNIST test set); got {value!r}"
                 )
         return [float(value) for value in values]
+
+    def _noise(self, noise) -> np.ndarray:
+        """A stroke's posterior noise from the page, checked: D numbers within +-NOISE_LIMIT."""
+        expected = f"{self.latent_dim} standard normal numbers within +-{NOISE_LIMIT:g}"
+        if not isinstance(noise, list) or len(noise) != self.latent_dim:
+            raise DemoInputError(f"expected the stroke's noise as {expected}; got {noise!r:.80}")
+        if not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and abs(x) <= NOISE_LIMIT for x in noise):
+            raise DemoInputError(f"expected the stroke's noise as {expected}; got {noise!r:.80}")
+        return np.asarray(noise, dtype=np.float32)
 
     def _digit_number(self, value, name: str) -> int:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or value not in self.examples:

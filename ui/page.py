@@ -1,9 +1,12 @@
 """The demo page's configuration: everything ``static/demo.mjs`` needs to build and run the page.
 
-The page itself is JavaScript (``static/demo.mjs``, ``static/runtime.mjs``, ``static/demo.css``);
-what it shows first (the sliders' ranges, the first digit, the tiles, the morph strip) is
-computed here, once per server, so a new page shows it before any engine has started.
+The page itself is JavaScript and CSS in ``static/`` (``demo.mjs`` and the modules beside it,
+``demo.css``, and ``boot.js``, which starts it in the Gradio page); what it shows first (the
+sliders' ranges, the first digit, the tiles, the morph strip) is computed here, once per server,
+so a new page shows it before any engine has started.
 """
+
+from vaeport.ui.assets import STATIC
 
 TITLE = "vaeport: a VAE for handwritten digits"
 PAD_CANVAS_SIDE = 280  # drawing canvas, in CSS pixels and in canvas pixels
@@ -20,17 +23,8 @@ def intro(latent_dim: int) -> str:
     )
 
 
-# Runs in the Gradio page when the demo's HTML component mounts (``js_on_load``): ``props.value``
-# is the configuration below, ``server`` calls the page's server functions.
-BOOT_JS = """
-(async () => {
-  const config = props.value;
-  const {start} = await import(new URL(config.assets + config.page, document.baseURI).href);
-  start(element, config, server);
-})().catch((error) => {
-  element.textContent = `The demo could not start: ${error.message}`;
-});
-"""
+# Runs in the Gradio page when the demo's HTML component mounts (``js_on_load``); see the file.
+BOOT_JS = STATIC.joinpath("boot.js").read_text(encoding="utf-8")
 
 
 def page_config(handlers, located: dict, assets: str, server: bool) -> dict:

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         "--moves",
         type=bounded_number(int, 1),
         default=40,
-        help="single slider moves timed per engine (default: %(default)s)",
+        help="single slider moves, and single presses on the map, timed per engine (default: %(default)s)",
     )
     parser.add_argument(
         "--clicks", type=bounded_number(int, 1), default=30, help="tile clicks timed per engine (default: %(default)s)"

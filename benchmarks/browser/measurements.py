@@ -3,6 +3,7 @@
 Every time comes from the probe in the page (``probe.mjs``), on the page's own clock.
 """
 
+import gzip
 import tempfile
 import time
 from pathlib import Path
@@ -18,8 +19,9 @@ from vaeport.benchmarks.browser.pages import (
     wait_for_probe,
 )
 from vaeport.benchmarks.harness import seven_stroke, static_server
+from vaeport.contract import DIGITS
 from vaeport.runtime import VAERuntime
-from vaeport.ui.assets import ORT_WEB, write_assets
+from vaeport.ui.assets import ORT_WEB, manifest_text, write_assets
 
 FRAME_MS = 1000 / 60
 WARM_UP_MOVES = 5  # untimed: they pay for first calls on both sides
@@ -29,8 +31,9 @@ CALLS_PER_ROUND = 50
 QUIET_MS = 300  # the page counts as settled after this long without an input, paint or encode
 
 
-def summarise(samples: list[float]) -> dict:
-    """Count, median, p90 and maximum of ``samples`` (numpy's linear percentiles), with the samples."""
+def summarise_times(samples: list[float]) -> dict:
+    """Count, median, p90 and maximum of time ``samples`` in milliseconds (numpy's linear percentiles),
+    with the samples."""
     median, p90 = np.percentile(samples, [50, 90])
     return {
         "count": len(samples),
@@ -67,11 +70,11 @@ def _check_engine(demo: DemoDriver, paints: list[dict], engine: str) -> None:
 # --- on one engine's page -----------------------------------------------------------------
 
 
-def _timed_input(demo: DemoDriver, point: tuple[float, float]) -> dict:
-    """Move the pressed pointer to ``point`` (one slider input) and wait for its digit; the paint's times after
-    the input, in ms."""
+def _timed_input(demo: DemoDriver, act) -> dict:
+    """``act()``, one input (a slider move with the pointer pressed, a press on the map), and wait for its
+    digit; the paint's times after the input, in ms."""
     before = _times(demo)
-    demo.move(point)
+    act()
     timed = wait_for_probe(demo.page, "paintOfInput", len(before["inputs"]), len(before["paints"]))
     moved, paint = timed["input"], timed["paint"]
     return {
@@ -83,6 +86,17 @@ def _timed_input(demo: DemoDriver, point: tuple[float, float]) -> dict:
     }
 
 
+def _input_latencies(timed: list[dict]) -> dict:
+    """What timed inputs (``_timed_input``) add up to: input to painted and to shown, the decode, and the
+    share shown at the first frame after the input's."""
+    return {
+        "input_to_painted_ms": summarise_times([t["painted_ms"] for t in timed]),
+        "input_to_shown_ms": summarise_times([t["shown_ms"] for t in timed]),
+        "decode_ms": summarise_times([t["decode_ms"] for t in timed]),
+        "next_frame_fraction": sum(t["frames"] <= 1 for t in timed) / len(timed),
+    }
+
+
 def measure_slider_moves(demo: DemoDriver, engine: str, moves: int) -> dict:
     """Single pointer moves on a slider, each waited for: input to digit painted and to digit shown."""
     track = demo.slider_track(SLIDER)
@@ -91,17 +105,40 @@ def measure_slider_moves(demo: DemoDriver, engine: str, moves: int) -> dict:
     settle(demo)
     timed = []
     for move in tqdm(range(-WARM_UP_MOVES, moves), desc=f"{engine}: slider moves", leave=False):
-        timed.append(_timed_input(demo, track(0.2 + 0.6 * ((move * 7) % 29) / 28)))  # a new place each time
+        point = track(0.2 + 0.6 * ((move * 7) % 29) / 28)  # a new place each time
+        timed.append(_timed_input(demo, lambda point=point: demo.move(point)))
         time.sleep(0.05)
     demo.release()
     settle(demo)
     _check_engine(demo, timed, engine)
-    timed = timed[WARM_UP_MOVES:]
+    return {**_input_latencies(timed[WARM_UP_MOVES:]), "server_calls": demo.server_calls(requests)}
+
+
+def measure_map_presses(demo: DemoDriver, engine: str, presses: int) -> dict:
+    """Single presses on the latent map, each waited for: press to digit painted and to digit shown; and
+    the map's frames meanwhile (all 10,000 dots), drawn and rasterised."""
+    area = demo.map_area()
+    requests = len(demo.requests)
+    frames = len(_times(demo)["mapFrames"])
+    timed = []
+    for press in tqdm(range(-WARM_UP_MOVES, presses), desc=f"{engine}: map presses", leave=False):
+        point = area(
+            0.35 + 0.3 * ((press * 7) % 29) / 28, 0.35 + 0.3 * ((press * 5) % 23) / 22
+        )  # a new place each time
+
+        def click(point=point):
+            demo.press(point)
+            demo.release()
+
+        timed.append(_timed_input(demo, click))
+        time.sleep(0.05)
+    settle(demo)
+    _check_engine(demo, timed, engine)
+    drawn = _times(demo)["mapFrames"][frames:]
     return {
-        "input_to_painted_ms": summarise([t["painted_ms"] for t in timed]),
-        "input_to_shown_ms": summarise([t["shown_ms"] for t in timed]),
-        "decode_ms": summarise([t["decode_ms"] for t in timed]),
-        "next_frame_fraction": sum(t["frames"] <= 1 for t in timed) / len(timed),
+        **_input_latencies(timed[WARM_UP_MOVES:]),
+        "frame_ms": summarise_times([frame["flushed"] for frame in drawn]),
+        "frame_draw_ms": summarise_times([frame["ms"] for frame in drawn]),
         "server_calls": demo.server_calls(requests),
     }
 
@@ -163,19 +200,34 @@ def measure_tile_clicks(demo: DemoDriver, engine: str, clicks: int) -> dict:
     requests = len(demo.requests)
     start = len(_times(demo)["clicks"])
     for click in tqdm(range(clicks), desc=f"{engine}: tile clicks", leave=False):
-        demo.click_tile(click % 10)
+        demo.click_tile(DIGITS[click % len(DIGITS)])
         wait_for_probe(demo.page, "settledClick", start + click)
         time.sleep(0.05)
     times = _times(demo)
     timed = times["clicks"][start:]
     _check_engine(demo, [p for p in times["paints"] if p["at"] >= timed[0]["at"]], engine)
     return {
-        "click_to_set_ms": summarise([c["set"] - c["at"] for c in timed]),
+        "click_to_set_ms": summarise_times([c["set"] - c["at"] for c in timed]),
         "server_calls": demo.server_calls(requests),
     }
 
 
 # --- once per run -------------------------------------------------------------------------
+
+
+def measure_map_bytes(precision: str) -> dict:
+    """What the latent map adds to the page's download: the manifest's ``map`` section as the page gets the
+    manifest (``manifest_text``), raw and as it adds to the manifest gzipped (at level 6, a web server's usual)."""
+    manifest = VAERuntime.load(device="cpu", precision=precision, threads=1).manifest
+    sizes = {}
+    for name, whole in (
+        ("with", manifest),
+        ("without", {key: value for key, value in manifest.items() if key != "map"}),
+    ):
+        text = manifest_text(whole).encode()
+        sizes[name] = (len(text), len(gzip.compress(text, compresslevel=6)))
+    (raw, gzipped), (raw_without, gzipped_without) = sizes["with"], sizes["without"]
+    return {"raw": raw - raw_without, "gzip": gzipped - gzipped_without, "manifest_raw": raw, "manifest_gzip": gzipped}
 
 
 def measure_engine_start(context, url: str, loads: int) -> dict:
@@ -196,7 +248,7 @@ def measure_engine_start(context, url: str, loads: int) -> dict:
         built.append(times["built"])
         ready.append(times["ready"])
         page.close()
-    return {"built_ms": summarise(built), "ready_ms": summarise(ready)}
+    return {"built_ms": summarise_times(built), "ready_ms": summarise_times(ready)}
 
 
 def measure_calls(context, ort_dist: Path, precision: str, rounds: int) -> dict:
@@ -236,6 +288,6 @@ def measure_calls(context, ort_dist: Path, precision: str, rounds: int) -> dict:
         "precision": loaded["precision"],
         "onnxruntime_web": ORT_WEB["version"],
         "calls_per_round": CALLS_PER_ROUND,
-        "wasm_ms": {part: summarise(samples) for part, samples in wasm.items()},
-        "python_ms": {part: summarise(samples) for part, samples in python.items()},
+        "wasm_ms": {part: summarise_times(samples) for part, samples in wasm.items()},
+        "python_ms": {part: summarise_times(samples) for part, samples in python.items()},
     }

@@ -61,8 +61,23 @@ class DemoDriver:
 
     def pad_area(self):
         """A function from pad fractions (across, down) to the page position there."""
-        box = self.page.locator(".pad-canvas").bounding_box()
+        return self._area(".pad-canvas")
+
+    def map_area(self):
+        """A function from latent map fractions (across, down) to the page position there."""
+        return self._area(".map-canvas")
+
+    def _area(self, selector: str):
+        box = self.page.locator(selector).bounding_box()
         return lambda u, v: (box["x"] + box["width"] * u, box["y"] + box["height"] * v)
+
+    def draw(self, path: list[tuple[float, float]]) -> None:
+        """One stroke on the pad through ``path``, in pad fractions (across, down)."""
+        pad = self.pad_area()
+        self.press(pad(*path[0]))
+        for point in path[1:]:
+            self.move(pad(*point))
+        self.release()
 
     def press(self, point: tuple[float, float]) -> None:
         self.page.mouse.move(*point)

@@ -25,6 +25,7 @@ def plot(results: dict, path: Path) -> None:
             (shown, "-", f"slider input → shown (median {shown['median']:.1f})"),
             (measured["slider"]["input_to_painted_ms"], "--", "slider input → painted"),
             (measured["tiles"]["click_to_set_ms"], ":", "tile click → sliders set"),
+            (measured["map"]["input_to_shown_ms"], "-.", "map press → shown"),
         )
         for summary, linestyle, what in curves:
             _cdf(latency, summary["samples"], color=f"C{colour}", linestyle=linestyle, label=f"{engine}: {what}")

@@ -5,12 +5,17 @@
 // Every time is the page's own clock, performance.now(), so Playwright's round trips are not
 // counted. What the probe records (``times``):
 //
-// - inputs: each slider ``input`` event (a capture listener on the document), and ``frame``: the
-//   start of the first animation frame after it;
+// - inputs: each slider ``input`` event and each press on the latent map (capture listeners on the
+//   document), its ``source`` ("slider" or "map"), and ``frame``: the start of the first animation
+//   frame after it;
 // - paints: each ``vaeport:painted`` event, with the engine and its decode time, and ``shown``: the
 //   start of the first animation frame after the paint (a requestAnimationFrame requested right at
-//   the event), when the frame that holds the new digit goes to the compositor;
+//   the event, or the one after it when that frame started before the paint), when the frame that
+//   holds the new digit goes to the compositor;
 // - encodes: each ``vaeport:encoded`` event;
+// - mapFrames: each frame of the latent map (``vaeport:map-drawn``): ``ms``, the map's drawing time,
+//   and ``flushed``, that time plus the rasterisation it asked for (``flush()``, reading one pixel
+//   back right after the frame was drawn, makes the canvas raster it then);
 // - pad: the pointer going down and up on the pad, and the pointer moves in between;
 // - clicks: each click on an example tile, and ``set``: when the sliders' readouts next changed;
 // - built and ready: when the page's root appeared, and when it said its browser engine was ready;
@@ -22,6 +27,7 @@ export function newTimes() {
     inputs: [],
     paints: [],
     encodes: [],
+    mapFrames: [],
     clicks: [],
     pad: {down: [], up: [], moves: 0},
     built: null,
@@ -33,34 +39,47 @@ export function newTimes() {
 /**
  * Handlers of the page's events that record into ``times``, apart from the page itself: ``clock()``
  * reads the time, ``afterFrame(callback)`` calls back with the start of the next animation frame,
- * ``afterReadouts(callback)`` calls back once when the sliders' readouts next change.
+ * ``afterReadouts(callback)`` calls back once when the sliders' readouts next change, ``flush(target)``
+ * makes the canvas of the map that dispatched an event raster what it was asked to draw.
  */
-export function recorder(times, {clock, afterFrame, afterReadouts}) {
+export function recorder(times, {clock, afterFrame, afterReadouts, flush}) {
   const now = () => (times.last = clock());
-  const onPad = (event) => Boolean(event.target.classList?.contains('pad-canvas'));
+  const on = (event, name) => Boolean(event.target.classList?.contains(name));
+  const input = (source) => {
+    const entry = {at: now(), source};
+    times.inputs.push(entry);
+    afterFrame((frame) => (entry.frame = frame));
+  };
   return {
     input(event) {
-      if (event.target.type !== 'range') return;
-      const input = {at: now()};
-      times.inputs.push(input);
-      afterFrame((frame) => (input.frame = frame));
+      if (event.target.type === 'range') input('slider');
     },
     painted(event) {
       const paint = {at: now(), engine: event.detail.engine, ms: event.detail.ms};
       times.paints.push(paint);
-      afterFrame((frame) => (paint.shown = frame));
+      // A digit painted while the page handles a frame's input goes out with that frame, whose
+      // animation frame callbacks (stamped with its start) are still to run: it is shown at the
+      // start of the next one.
+      const shown = (frame) => (frame > paint.at ? (paint.shown = frame) : afterFrame(shown));
+      afterFrame(shown);
     },
     encoded() {
       times.encodes.push(now());
     },
+    mapDrawn(event) {
+      const started = clock();
+      flush(event.target);
+      times.mapFrames.push({ms: event.detail.ms, flushed: event.detail.ms + clock() - started});
+    },
     pointerdown(event) {
-      if (onPad(event)) times.pad.down.push(clock());
+      if (on(event, 'pad-canvas')) times.pad.down.push(clock());
+      if (on(event, 'map-canvas')) input('map');
     },
     pointermove(event) {
-      if (onPad(event) && event.buttons) times.pad.moves += 1;
+      if (on(event, 'pad-canvas') && event.buttons) times.pad.moves += 1;
     },
     pointerup(event) {
-      if (onPad(event)) times.pad.up.push(clock());
+      if (on(event, 'pad-canvas')) times.pad.up.push(clock());
     },
     click(event) {
       if (!event.target.closest?.('.tile')) return;
@@ -77,7 +96,7 @@ export function recorder(times, {clock, afterFrame, afterReadouts}) {
 }
 
 /**
- * Slider input ``index`` and the first digit painted after it, ``{input, paint}``, once the starts
+ * Input ``index`` (a slider input or a press on the map) and the first digit painted after it, ``{input, paint}``, once the starts
  * of the frames after both are known; else null. Paints before ``paintsBefore`` are not its own.
  */
 export function paintOfInput(times, index, paintsBefore) {
@@ -147,10 +166,12 @@ export function installProbe(window) {
       readouts.observe(output, {childList: true, subtree: true, characterData: true});
     }
   };
-  const record = recorder(times, {clock, afterFrame: (callback) => window.requestAnimationFrame(callback), afterReadouts});
+  const flush = (map) => map.querySelector('canvas').getContext('2d').getImageData(0, 0, 1, 1);
+  const record = recorder(times, {clock, afterFrame: (callback) => window.requestAnimationFrame(callback), afterReadouts, flush});
   document.addEventListener('input', record.input, true);
   document.addEventListener('vaeport:painted', record.painted);
   document.addEventListener('vaeport:encoded', record.encoded);
+  document.addEventListener('vaeport:map-drawn', record.mapDrawn);
   for (const name of ['pointerdown', 'pointermove', 'pointerup', 'click']) document.addEventListener(name, record[name], true);
   const root = () => document.querySelector('[data-engine]');
   new window.MutationObserver(() => record.root(root())).observe(document, {

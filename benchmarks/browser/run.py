@@ -8,25 +8,22 @@ from vaeport.benchmarks.browser.measurements import (
     measure_calls,
     measure_drag,
     measure_engine_start,
+    measure_map_bytes,
+    measure_map_presses,
     measure_slider_moves,
     measure_stroke,
     measure_tile_clicks,
     settle,
 )
 from vaeport.benchmarks.browser.pages import ENGINES, open_engine_page
-from vaeport.benchmarks.browser.report import PAD_TARGET_PER_S, SLIDER_TARGET_MS, verdicts
+from vaeport.benchmarks.browser.report import MAP_FRAME_TARGET_MS, PAD_TARGET_PER_S, SLIDER_TARGET_MS, verdicts
 from vaeport.benchmarks.harness import chromium, seven_stroke
 
 
 def screenshot(context, url: str, path: Path) -> None:
     """The whole page after a 7 was drawn on a fresh one with the browser engine ready, as a PNG."""
     demo = open_engine_page(context, url, "browser")
-    pad = demo.pad_area()
-    stroke = seven_stroke(40)
-    demo.press(pad(*stroke[0]))
-    for point in stroke[1:]:
-        demo.move(pad(*point))
-    demo.release()
+    demo.draw(seven_stroke(40))
     settle(demo)
     path.parent.mkdir(parents=True, exist_ok=True)
     demo.page.screenshot(path=path, full_page=True)
@@ -58,6 +55,7 @@ def run_browser_benchmark(
             ("drag", lambda demo, engine: measure_drag(demo, engine, seconds)),
             ("stroke", lambda demo, engine: measure_stroke(demo, engine, seconds)),
             ("tiles", lambda demo, engine: measure_tile_clicks(demo, engine, clicks)),
+            ("map", lambda demo, engine: measure_map_presses(demo, engine, moves)),
         )
         for part, measure in tqdm(parts, desc="browser benchmark"):
             for engine, demo in pages.items():
@@ -70,8 +68,14 @@ def run_browser_benchmark(
     return {
         "user_agent": user_agent,
         "settings": {"moves": moves, "clicks": clicks, "seconds": seconds, "loads": loads, "rounds": rounds},
-        "targets": {"slider_to_digit_shown_median_ms": SLIDER_TARGET_MS, "pad_encodes_per_s": PAD_TARGET_PER_S},
+        "targets": {
+            "slider_to_digit_shown_median_ms": SLIDER_TARGET_MS,
+            "map_press_to_digit_shown_median_ms": SLIDER_TARGET_MS,
+            "map_frame_median_ms": MAP_FRAME_TARGET_MS,
+            "pad_encodes_per_s": PAD_TARGET_PER_S,
+        },
         "engines": engines,
+        "map_bytes": measure_map_bytes(precision),
         "engine_start": start,
         "calls": calls,
     }

@@ -1,5 +1,7 @@
 """One open demo page as the browser tests see it: the benchmark's driver, plus what the page shows."""
 
+import json
+
 import numpy as np
 
 from vaeport.benchmarks.browser.pages import DemoDriver
@@ -45,6 +47,23 @@ class DemoUnderTest(DemoDriver):
     def band_shown(self) -> list[bool]:
         """Whether each slider shows a posterior band."""
         return self.page.eval_on_selector_all(".latent .band", "bands => bands.map(b => !b.hidden)")
+
+    def readout(self) -> dict[str, float]:
+        """The figures ``#elbo`` shows, by name (as rounded on the page), and ``z``, where they were taken."""
+        figures = self.page.eval_on_selector_all(
+            "#elbo [data-figure]", "cells => cells.map(c => [c.dataset.figure, c.textContent])"
+        )
+        return {name: float(text) for name, text in figures} | {
+            "z": json.loads(self.page.get_attribute("#elbo", "data-z"))
+        }
+
+    def marker(self) -> list[float] | None:
+        """Where the latent map drew z in its latest frame: [x, y] CSS pixels from the canvas's corner."""
+        marker = self.page.get_attribute("#map", "data-marker")
+        return None if marker is None else json.loads(marker)
+
+    def map_frames(self) -> int:
+        return int(self.page.get_attribute("#map", "data-frames") or 0)
 
     def pad_is_blank(self) -> bool:
         return self.page.eval_on_selector(

@@ -4,8 +4,8 @@
 // checks the manifest by the rules of vaeport.runtime.manifest (the same verdict on every manifest,
 // naming the same key), refuses any graph whose SHA-256 differs from the manifest's, checks the
 // graphs' inputs, outputs and latent size against the manifest, and then offers encode, decode,
-// drawing preprocessing, sampling (from a digit's posterior and from the model's prior) and
-// interpolation.
+// drawing preprocessing, sampling (from a digit's posterior and from the model's prior),
+// interpolation, the prior's log-density, each image's ELBO and the latent map.
 //
 // What the model is about (latent size, examples, the prior) is read from the manifest, which must
 // follow the ONNX contract (CONTRACT: image shape, file, input and output names). onnxruntime-web is
@@ -36,6 +36,8 @@ export const WEIGHT_SUM_TOLERANCE = 1e-6; // how far a prior's weights may miss 
 // this much, as in vaeport.runtime.latent_map.
 export const MAP_LEVELS = 255;
 export const MAP_ORTHONORMAL_TOLERANCE = 1e-6;
+export const ELBO_LOG_FLOOR = -100; // log(0) counts as -100 in the reconstruction's BCE, as in vaeport.runtime.elbo
+const LOG_2PI = Math.log(2 * Math.PI);
 
 /**
  * The ONNX contract (vaeport.contract) and the manifest's free-form records (RECORDS of
@@ -391,6 +393,29 @@ export class VaeModel {
     return out[output].data;
   }
 
+  /**
+   * The figures of vaeport.runtime.elbo for one ``image`` (the manifest's shape, in [0, 1]) at the
+   * latent vector ``z``, in nats, computed in float64 from the graphs' float32 outputs: ``recon_bce``
+   * (the decoded probabilities' binary cross-entropy against the image), ``kl`` (log q(z|x) - log p(z),
+   * analytic for the standard normal prior), ``neg_elbo`` (their sum) and ``log_pz`` (log p(z) under
+   * the prior); with the ``mu`` and ``logvar`` of the image and ``z`` as the decoder took it (float32).
+   */
+  async elbo(image, z) {
+    const {mu, logvar} = await this.encode(image);
+    const at = toFloat32(z, this.latentDim, `z (one latent vector of ${this.latentDim} values)`);
+    const probabilities = await this.decode(at);
+    let bce = 0;
+    for (let i = 0; i < probabilities.length; i++) {
+      const [p, x] = [probabilities[i], image[i]];
+      bce -= x * Math.max(Math.log(p), ELBO_LOG_FLOOR) + (1 - x) * Math.max(Math.log1p(-p), ELBO_LOG_FLOOR);
+    }
+    const logPz = this.prior.logProb(at);
+    const kl = this.prior.isStandardNormal
+      ? -0.5 * mu.reduce((sum, m, j) => sum + 1 + logvar[j] - m * m - Math.exp(logvar[j]), 0)
+      : gaussianLogProb(at, mu, logvar) - logPz;
+    return {recon_bce: bce, kl, neg_elbo: bce + kl, log_pz: logPz, mu, logvar, z: at};
+  }
+
   /** A drawing -> the image this model's encoder expects (see ``preprocessDrawing``). */
   preprocessDrawing(drawing, {ink = 'auto'} = {}) {
     return preprocessDrawing(drawing, {ink, field: this.imageShape[1]});
@@ -449,6 +474,13 @@ export function createRandom(seed) {
 
 // --- latent space -------------------------------------------------------------------------
 
+/** log N(z; mean, diag(exp(logvar))), in float64 (gaussian_log_prob in vaeport.runtime.prior). */
+export function gaussianLogProb(z, mean, logvar) {
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) sum += LOG_2PI + logvar[j] + (z[j] - mean[j]) ** 2 * Math.exp(-logvar[j]);
+  return -0.5 * sum;
+}
+
 /**
  * The model's prior over z: the manifest's Gaussian mixture (``prior``: weights, means, logvars),
  * or N(0, I) when the manifest has no prior.
@@ -461,6 +493,8 @@ export class Prior {
     const total = weights.reduce((a, b) => a + b, 0);
     let running = 0;
     this.cumulative = weights.map((w) => (running += w / total));
+    this.logWeights = weights.map((w) => Math.log(w / total));
+    this.isStandardNormal = weights.length === 1 && [...means[0], ...logvars[0]].every((value) => value === 0);
   }
 
   /**
@@ -502,6 +536,13 @@ export class Prior {
   mean() {
     const total = this.weights.reduce((a, b) => a + b, 0);
     return this.means[0].map((_, j) => this.means.reduce((sum, row, k) => sum + (this.weights[k] / total) * row[j], 0));
+  }
+
+  /** log p(z) of one latent vector, in float64, by a stable log-sum-exp over the components. */
+  logProb(z) {
+    const terms = this.means.map((mean, k) => this.logWeights[k] + gaussianLogProb(z, mean, this.logvars[k]));
+    const top = Math.max(...terms);
+    return top + Math.log(terms.reduce((sum, term) => sum + Math.exp(term - top), 0));
   }
 
   /** One z: a component drawn by weight, then its mean plus its sigma times standard normal noise. */

@@ -68,22 +68,36 @@ export function mnistTestDigits(count) {
 }
 
 /**
- * What the Python runtime computes (ui/tests/python_reference.py) for ``input`` (a typed array of
- * ``count`` items), as a Float32Array.
+ * Run ui/tests/python_reference.py's ``operation`` on ``input`` (bytes or text, or null for none) in a
+ * folder of its own; the bytes it wrote.
  */
-export function pythonReference(operation, input, count, options = []) {
+function runReference(operation, input, count, options = []) {
   const folder = mkdtempSync(join(tmpdir(), 'vaeport-reference-'));
   try {
-    const [inPath, outPath] = [join(folder, 'in.bin'), join(folder, 'out.bin')];
-    writeFileSync(inPath, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
-    execFileSync(PYTHON, [join(here, 'python_reference.py'), operation, inPath, outPath, String(count), ...options], {
+    const [inPath, outPath] = [join(folder, 'in'), join(folder, 'out')];
+    if (input !== null) writeFileSync(inPath, input);
+    execFileSync(PYTHON, [join(here, 'python_reference.py'), operation, input === null ? '-' : inPath, outPath, String(count), ...options], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    const bytes = readFileSync(outPath);
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    return readFileSync(outPath);
   } finally {
     rmSync(folder, {recursive: true, force: true});
   }
+}
+
+/**
+ * What the Python runtime computes for ``input`` (a typed array of ``count`` items), as a Float32Array
+ * (a Float64Array for "elbo").
+ */
+export function pythonReference(operation, input, count, options = []) {
+  const bytes = runReference(operation, new Uint8Array(input.buffer, input.byteOffset, input.byteLength), count, options);
+  const Numbers = operation === 'elbo' ? Float64Array : Float32Array;
+  return new Numbers(Uint8Array.from(bytes).buffer); // a copy: the file's bytes need not lie aligned
+}
+
+/** What the demo server's page functions answer to ``calls`` ([name, argument] each), in one Python run. */
+export function pythonPageAnswers(calls) {
+  return JSON.parse(String(runReference('page', JSON.stringify(calls), calls.length)));
 }
 
 /**
@@ -91,14 +105,7 @@ export function pythonReference(operation, input, count, options = []) {
  * and the prior's checks) or "contract" (the ONNX contract and the manifest's free-form records).
  */
 export function pythonConstants(operation) {
-  const folder = mkdtempSync(join(tmpdir(), 'vaeport-reference-'));
-  try {
-    const out = join(folder, 'constants.json');
-    execFileSync(PYTHON, [join(here, 'python_reference.py'), operation, '-', out, '0'], {stdio: ['ignore', 'ignore', 'inherit']});
-    return JSON.parse(readFileSync(out, 'utf8'));
-  } finally {
-    rmSync(folder, {recursive: true, force: true});
-  }
+  return JSON.parse(String(runReference(operation, null, 0)));
 }
 
 /** The largest absolute difference between two arrays of equal length. */

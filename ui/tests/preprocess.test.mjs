@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {
+  ELBO_LOG_FLOOR,
   EmptyDrawingError,
   InputError,
   MAP_LEVELS,
@@ -110,7 +111,7 @@ test('colour drawings, dark ink on light and light on transparent, agree with Py
 test("the recipe's constants are Python's", () => {
   const python = pythonConstants('recipe');
   assert.deepEqual(
-    {...RECIPE, LUMA: RECIPE.LUMA.map(Math.fround), WEIGHT_SUM_TOLERANCE, MAP_LEVELS, MAP_ORTHONORMAL_TOLERANCE},
+    {...RECIPE, LUMA: RECIPE.LUMA.map(Math.fround), WEIGHT_SUM_TOLERANCE, MAP_LEVELS, MAP_ORTHONORMAL_TOLERANCE, ELBO_LOG_FLOOR},
     {...python, LUMA: python.LUMA.map(Math.fround)},
   );
 });

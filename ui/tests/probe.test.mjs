@@ -20,10 +20,15 @@ function recording() {
   const clock = {now: 0};
   const frames = [];
   const readouts = [];
+  const flushed = [];
   const record = recorder(times, {
     clock: () => clock.now,
     afterFrame: (callback) => frames.push(callback),
     afterReadouts: (callback) => readouts.push(callback),
+    flush: (target) => {
+      flushed.push(target);
+      clock.now += 0.5; // the rasterisation takes half a millisecond
+    },
   });
   const at = (ms) => (clock.now = ms);
   const frame = (start) => {
@@ -34,12 +39,13 @@ function recording() {
     at(ms);
     for (const callback of readouts.splice(0)) callback();
   };
-  return {times, record, at, frame, readoutsChange};
+  return {times, record, at, frame, readoutsChange, flushed};
 }
 
 const slider = {target: {type: 'range'}};
 const painted = (engine, ms) => ({detail: {engine, ms}});
-const onPad = (buttons = 1) => ({target: {classList: {contains: (name) => name === 'pad-canvas'}}, buttons});
+const onCanvas = (className, buttons = 1) => ({target: {classList: {contains: (name) => name === className}}, buttons});
+const onPad = (buttons = 1) => onCanvas('pad-canvas', buttons);
 
 describe('a slider input and its digit', () => {
   test('are paired once the frames after both have started', () => {
@@ -52,10 +58,24 @@ describe('a slider input and its digit', () => {
     assert.equal(paintOfInput(times, 0, 0), null, 'the frame after the paint has not started');
     frame(116.7);
     assert.deepEqual(paintOfInput(times, 0, 0), {
-      input: {at: 100, frame: 116.7},
+      input: {at: 100, source: 'slider', frame: 116.7},
       paint: {at: 101.5, engine: 'browser', ms: 0.3, shown: 116.7},
     });
     assert.equal(times.last, 101.5);
+  });
+
+  test('a digit painted during its input, before the frame\'s callbacks ran, is shown at the next frame', () => {
+    const {times, record, at, frame} = recording();
+    at(100.2);
+    record.input(slider);
+    record.painted(painted('browser', 0.3));
+    frame(100); // the input's own frame: its callbacks carry its start, before the paint
+    assert.equal(times.paints[0].shown, undefined);
+    frame(116.7);
+    assert.deepEqual(paintOfInput(times, 0, 0), {
+      input: {at: 100.2, source: 'slider', frame: 100},
+      paint: {at: 100.2, engine: 'browser', ms: 0.3, shown: 116.7},
+    });
   });
 
   test('skip the paints that came before the input or belong to earlier inputs', () => {
@@ -79,6 +99,28 @@ describe('a slider input and its digit', () => {
     record.input({target: {type: 'text'}});
     assert.deepEqual(times.inputs, []);
   });
+});
+
+test('a press on the latent map is an input, paired with its digit as a slider input is', () => {
+  const {times, record, at, frame} = recording();
+  at(50);
+  record.pointerdown(onCanvas('map-canvas'));
+  record.pointermove(onCanvas('map-canvas'));
+  frame(66);
+  at(58);
+  record.painted(painted('browser', 0.2));
+  frame(83);
+  assert.deepEqual(paintOfInput(times, 0, 0).input, {at: 50, source: 'map', frame: 66});
+  assert.deepEqual(times.pad, {down: [], up: [], moves: 0}, 'the map is not the pad');
+});
+
+test("each frame of the map is recorded with its drawing time, and with the rasterisation it asked for", () => {
+  const {times, record, at, flushed} = recording();
+  const map = {id: 'map'};
+  at(10);
+  record.mapDrawn({target: map, detail: {ms: 0.25}});
+  assert.deepEqual(times.mapFrames, [{ms: 0.25, flushed: 0.75}]);
+  assert.deepEqual(flushed, [map]);
 });
 
 test('a tile click is settled once its sliders were set and a digit was painted after it', () => {

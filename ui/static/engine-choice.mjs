@@ -1,0 +1,64 @@
+// Which engine runs the model for the page, and the move to the server when the browser engine fails.
+//
+// The page starts on the server (when it has one) while the browser engine loads, moves to the
+// browser once it is ready, and goes back to the server for good, saying why, if the browser engine
+// cannot start or fails at run time; the call that failed is made again on the server, so the
+// visitor's action is not lost. A static site has no server: there the page waits for the browser
+// engine, and says so when it cannot start.
+
+import {VisitorError} from './engines.mjs';
+
+export class EngineChoice {
+  /** ``engine``: the one that runs the model now, or null; ``browser``: off, loading, ready or failed;
+   * ``note``: why the page is not running where it would. */
+  engine = null;
+  browser = 'off';
+  note = '';
+
+  /** ``server``: the server engine or null; ``changed()`` is called after every change of the above. */
+  constructor(server, changed) {
+    this.server = server;
+    this.changed = changed;
+  }
+
+  /** Load the browser engine with ``load()`` (null: in-browser inference is off) and move to it. */
+  async startBrowser(load) {
+    if (!load) {
+      this.#set(this.server, 'off', 'in-browser inference is off');
+      return;
+    }
+    this.#set(this.server, 'loading', 'loading the model in this browser…');
+    let engine;
+    try {
+      engine = await load();
+    } catch (error) {
+      this.#giveUp(`the browser engine could not start: ${error.message}`, error);
+      return;
+    }
+    this.#set(engine, 'ready', '');
+  }
+
+  /** ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server. */
+  async run(work) {
+    const engine = this.engine;
+    if (!engine) throw new Error('no engine can run the model');
+    try {
+      return [await work(engine), engine];
+    } catch (error) {
+      if (engine.kind !== 'browser' || error instanceof VisitorError) throw error;
+      this.#giveUp(`the browser engine failed: ${error.message}`, error);
+      if (!this.engine) throw error;
+      return [await work(this.engine), this.engine];
+    }
+  }
+
+  #giveUp(reason, error) {
+    console.error(`vaeport: ${reason}`, error);
+    this.#set(this.server, 'failed', this.server ? reason : `${reason}; this page needs the model in the browser`);
+  }
+
+  #set(engine, browser, note) {
+    Object.assign(this, {engine, browser, note});
+    this.changed();
+  }
+}

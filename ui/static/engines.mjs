@@ -1,0 +1,189 @@
+// The two engines that run the model for the page, with one interface and one result type:
+//
+// - BrowserEngine runs the graphs in this browser on onnxruntime-web (runtime.mjs);
+// - ServerEngine sends each call to the Python server that serves the page (Gradio's server
+//   functions, ui/handlers.py's ``page_*`` methods), which answers in the same form.
+//
+// Every call that puts a latent vector on the sliders (decode, draw, sample, prior) answers a
+// LatentResult:
+//
+//   {values, pixels, ms, figures, mu, logvar, seen}
+//
+// ``values``: z as slider positions (clipped to each slider's range, rounded to its step), ``pixels``:
+// the grey bytes of the digit decoded from exactly those values, ``ms``: that decode's time;
+// ``figures``: the readout's, in nats, at the ``z`` they name: for an image (a drawing, an example
+// tile's picture) ``recon_bce``, ``kl``, ``neg_elbo`` and ``log_pz``, else ``log_pz`` alone. From a
+// posterior (a drawing, a tile) also its ``mu`` and ``logvar``; from a drawing also ``seen``, the grey
+// bytes of what the encoder saw. A drawing with no ink answers ``{empty: true}``. ``morph`` answers
+// ``{frames}``, the grey bytes of each frame.
+
+import {EmptyDrawingError, createRandom, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
+import {fromBase64, toBase64, toBytes} from './dom.mjs';
+
+/** An error the server answered with (``{error}``): the visitor's to see, never a reason to switch engines. */
+export class VisitorError extends Error {
+  name = 'VisitorError';
+}
+
+const ELBO_FIGURES = ['recon_bce', 'kl', 'neg_elbo', 'log_pz', 'z'];
+
+/**
+ * The model in this browser, on onnxruntime-web. ``toSliders(z)`` puts z on the sliders' grid;
+ * ``tiles`` are the page's example tiles ({digit, pixels: base64 grey bytes}), whose pictures are the
+ * images a tile's figures are taken for, on both engines.
+ */
+export class BrowserEngine {
+  kind = 'browser';
+
+  constructor(model, version, {toSliders = (z) => Array.from(z), tiles = []} = {}) {
+    this.model = model;
+    this.toSliders = toSliders;
+    this.tiles = new Map(tiles.map(({digit, pixels}) => [digit, Float32Array.from(fromBase64(pixels), (byte) => byte / 255)]));
+    this.random = createRandom();
+    this.label = `in this browser: onnxruntime-web ${version} (wasm)`;
+  }
+
+  /** ``z`` on the sliders and its digit; the figures of ``image`` at ``at`` (by default the values), else log p. */
+  async decode(z, image = null, at = null) {
+    const values = this.toSliders(z);
+    const started = performance.now();
+    const pixels = toBytes(await this.model.decode(values));
+    const ms = performance.now() - started;
+    return {values, pixels, ms, figures: await this.figures(Float32Array.from(at ?? values), image)};
+  }
+
+  async figures(z, image) {
+    if (!image) return {log_pz: this.model.prior.logProb(z), z};
+    const figures = await this.model.elbo(image, z);
+    return Object.fromEntries(ELBO_FIGURES.map((name) => [name, figures[name]]));
+  }
+
+  /** A drawing and the stroke's standard normal ``noise``: its figures are taken at z = mu + sigma * noise. */
+  async draw(drawing, noise) {
+    let seen;
+    try {
+      seen = this.model.preprocessDrawing(drawing, {ink: 'light'});
+    } catch (error) {
+      if (error instanceof EmptyDrawingError) return {empty: true};
+      throw error;
+    }
+    const {mu, logvar} = await this.model.encode(seen);
+    const z = Float32Array.from(mu, (m, j) => m + Math.exp(0.5 * logvar[j]) * noise[j]);
+    return {...(await this.decode(mu, seen, z)), mu, logvar, seen: toBytes(seen)};
+  }
+
+  async sample(digit) {
+    const {mu, logvar} = this.example(digit);
+    return {...(await this.decode(samplePosterior(mu, logvar, this.random), this.tiles.get(digit))), mu, logvar};
+  }
+
+  async prior() {
+    return this.decode(this.model.prior.sample(this.random));
+  }
+
+  async morph(first, second, steps) {
+    const path = interpolate(this.example(first).mu, this.example(second).mu, steps);
+    const images = await this.model.decode(path, steps);
+    const size = images.length / steps;
+    return {frames: Array.from({length: steps}, (_, s) => toBytes(images.subarray(s * size, (s + 1) * size)))};
+  }
+
+  example(digit) {
+    return this.model.manifest.examples.find((example) => example.digit === digit);
+  }
+}
+
+/** The model on the Python server, through the page's server functions (``server.<name>(argument)``). */
+export class ServerEngine {
+  kind = 'server';
+
+  constructor(server, provider) {
+    this.server = server;
+    this.label = `on the server: ${provider}`;
+  }
+
+  async call(name, argument) {
+    const reply = await this.server[name](argument);
+    if (reply?.error) throw new VisitorError(reply.error);
+    return reply;
+  }
+
+  /** A LatentResult from the server's answer, its images decoded from base64. */
+  async latent(name, argument) {
+    const reply = await this.call(name, argument);
+    if (reply.empty) return reply;
+    return {...reply, pixels: fromBase64(reply.pixels), ...(reply.seen && {seen: fromBase64(reply.seen)})};
+  }
+
+  decode(z) {
+    return this.latent('decode', Array.from(z));
+  }
+
+  draw({data, width}, noise) {
+    return this.latent('draw', {pixels: `${width}:${toBase64(data)}`, noise: Array.from(noise)});
+  }
+
+  sample(digit) {
+    return this.latent('sample', digit);
+  }
+
+  prior() {
+    return this.latent('prior', null);
+  }
+
+  async morph(first, second) {
+    const {frames} = await this.call('morph', [first, second]);
+    return {frames: frames.map(fromBase64)};
+  }
+}
+
+/** The bytes at ``url``, checked against ``integrity`` when given; an Error that says why not. */
+export async function fetchBytes(url, integrity) {
+  let response;
+  try {
+    response = await fetch(url, integrity ? {integrity} : {});
+  } catch {
+    const why = integrity ? `unreachable, or its bytes do not match the pinned ${integrity.slice(0, 14)}…` : 'unreachable';
+    throw new Error(`could not fetch ${url} (${why})`);
+  }
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * onnxruntime-web's wasm build: the module and its .wasm fetched with their pinned Subresource
+ * Integrity, the module imported from those checked bytes, the wasm handed over as bytes, so
+ * nothing unchecked runs.
+ */
+async function loadOnnxruntimeWeb({base, module, wasm}) {
+  if (typeof WebAssembly !== 'object') throw new Error('this browser has no WebAssembly');
+  const [code, binary] = await Promise.all([
+    fetchBytes(new URL(module.file, base), module.integrity),
+    fetchBytes(new URL(wasm.file, base), wasm.integrity),
+  ]);
+  const url = URL.createObjectURL(new Blob([code], {type: 'text/javascript'}));
+  let ort;
+  try {
+    ort = await import(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  return setUpWasm(ort, binary);
+}
+
+/**
+ * The browser engine on the model that ``write_assets`` (ui/assets.py) laid out under the URL
+ * ``assets``, with the page's ``options`` (see BrowserEngine) and ``manifest``, the manifest's bytes
+ * when the page fetched them already (a promise); the browser benchmark loads it this way too, to
+ * time single calls.
+ */
+export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, {manifest, ...options} = {}) {
+  const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)});
+  const folder = new URL(model.folder, assets);
+  const loaded = await loadModel(ort, {
+    read: (name) => (name === model.manifest && manifest) || fetchBytes(new URL(name, folder)),
+    manifestFile: model.manifest,
+    precision,
+  });
+  return new BrowserEngine(loaded, ort.env.versions.web, options);
+}

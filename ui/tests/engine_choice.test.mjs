@@ -1,0 +1,77 @@
+// Which engine runs the model (ui/static/engine-choice.mjs), against fake engines: the page starts on
+// the server, moves to the browser engine once it loads, and back to the server for good when the
+// browser engine fails, doing the failed call again there.
+
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+
+import {EngineChoice} from '../static/engine-choice.mjs';
+import {VisitorError} from '../static/engines.mjs';
+
+/** A fake engine of ``kind`` whose decode answers ``decode(z)``. */
+const engine = (kind, decode = async (z) => ({values: z, from: kind})) => ({kind, decode});
+const failing = (message) => engine('browser', async () => {
+  throw new Error(message);
+});
+
+/** An EngineChoice on ``server`` that counts its changes, with console.error silenced and recorded. */
+function choice(t, server) {
+  const logged = t.mock.method(console, 'error', () => {});
+  const changes = [];
+  const engines = new EngineChoice(server, () => changes.push([engines.engine?.kind ?? null, engines.browser]));
+  return {engines, changes, logged};
+}
+
+test('the page runs on the server while the browser engine loads, then on the browser engine', async (t) => {
+  const {engines, changes} = choice(t, engine('server'));
+  let loaded;
+  const starting = engines.startBrowser(() => new Promise((resolve) => (loaded = resolve)));
+  assert.deepEqual([engines.engine.kind, engines.browser, engines.note], ['server', 'loading', 'loading the model in this browser…']);
+  assert.deepEqual(await engines.run((e) => e.decode([1])), [{values: [1], from: 'server'}, engines.server]);
+  loaded(engine('browser'));
+  await starting;
+  assert.deepEqual(changes, [['server', 'loading'], ['browser', 'ready']]);
+  assert.equal(engines.note, '');
+  assert.equal((await engines.run((e) => e.decode([2])))[0].from, 'browser');
+});
+
+test('a browser engine that cannot start leaves the page on the server, saying why', async (t) => {
+  const {engines, logged} = choice(t, engine('server'));
+  await engines.startBrowser(async () => {
+    throw new Error('could not fetch ort.wasm.bundle.min.mjs');
+  });
+  assert.deepEqual([engines.engine.kind, engines.browser], ['server', 'failed']);
+  assert.equal(engines.note, 'the browser engine could not start: could not fetch ort.wasm.bundle.min.mjs');
+  assert.equal(logged.mock.callCount(), 1); // the console hears of it too
+});
+
+test('a browser engine that fails at run time hands the same call to the server, for good', async (t) => {
+  const {engines, changes, logged} = choice(t, engine('server'));
+  await engines.startBrowser(async () => failing('onnxruntime-web failed to run decoder.onnx'));
+  const [result, by] = await engines.run((e) => e.decode([3]));
+  assert.deepEqual([result, by.kind], [{values: [3], from: 'server'}, 'server']);
+  assert.deepEqual(changes.at(-1), ['server', 'failed']);
+  assert.equal(engines.note, 'the browser engine failed: onnxruntime-web failed to run decoder.onnx');
+  assert.equal(logged.mock.callCount(), 1);
+  assert.equal((await engines.run((e) => e.decode([4])))[0].from, 'server');
+});
+
+test('the server refusing the input is the visitor\'s error, and a server failure is not a reason to switch', async (t) => {
+  const refused = engine('server', async () => {
+    throw new VisitorError('z3 must lie in [-13.83, 18.86]');
+  });
+  const {engines} = choice(t, refused);
+  await engines.startBrowser(null);
+  assert.deepEqual([engines.browser, engines.note], ['off', 'in-browser inference is off']);
+  await assert.rejects(engines.run((e) => e.decode([99])), VisitorError);
+  assert.equal(engines.engine, refused);
+});
+
+test('with no server, a failing browser engine leaves no engine and says that the page needs one', async (t) => {
+  const {engines} = choice(t, null);
+  await engines.startBrowser(async () => failing('out of memory'));
+  await assert.rejects(engines.run((e) => e.decode([5])), /out of memory/);
+  assert.deepEqual([engines.engine, engines.browser], [null, 'failed']);
+  assert.equal(engines.note, 'the browser engine failed: out of memory; this page needs the model in the browser');
+  await assert.rejects(engines.run((e) => e.decode([6])), /no engine can run the model/);
+});
