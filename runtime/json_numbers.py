@@ -1,7 +1,9 @@
 """Numbers read from the manifest's JSON, checked as JSON sees them: ``true`` is no number, and a
 whole number may be written ``10`` or ``10.0`` (the browser's JSON reader cannot tell them apart,
-so neither runtime does)."""
+so neither runtime does); and bytes, which the manifest holds as base64 text."""
 
+import base64
+import binascii
 import math
 import numbers
 
@@ -53,3 +55,14 @@ def json_numbers(value, key: str, shape: tuple[int, ...], expected: str) -> np.n
     if not np.isfinite(array).all():
         raise ModelError(f"manifest {key} must hold finite numbers; it holds NaN, infinity or a number too large")
     return array
+
+
+def json_bytes(value, key: str, size: int, expected: str) -> np.ndarray:
+    """The manifest's ``key``, base64 text, as ``size`` uint8 bytes."""
+    try:
+        data = np.frombuffer(base64.b64decode(value, validate=True), dtype=np.uint8)
+    except (TypeError, ValueError, binascii.Error):
+        raise ModelError(f"manifest {key} must be base64 text of {expected}; got {str(value)[:40]!r}") from None
+    if data.size != size:
+        raise ModelError(f"manifest {key} holds {data.size} bytes; expected {size}, {expected}")
+    return data

@@ -13,14 +13,11 @@ the test digits' mu ordered by digit (``per_digit[k]`` of digit k), one byte per
 any two latent dimensions, whose axes are rows of the identity.
 """
 
-import base64
-import binascii
-
 import numpy as np
 
 from vaeport.contract import DIGITS
 from vaeport.runtime.errors import InputError, ModelError
-from vaeport.runtime.json_numbers import is_count, json_numbers
+from vaeport.runtime.json_numbers import is_count, json_bytes, json_numbers
 
 LEVELS = 255  # a point's coordinate is stored as one byte over its dimension's range
 ORTHONORMAL_TOLERANCE = 1e-6
@@ -73,17 +70,13 @@ class LatentMap:
             raise ModelError(
                 f"manifest map.points.low must not lie above map.points.high; it does in dimension {int(np.argmax(low > high))}"
             )
-        try:
-            steps = np.frombuffer(base64.b64decode(points.get("mu"), validate=True), dtype=np.uint8)
-        except (TypeError, ValueError, binascii.Error):
-            raise ModelError(
-                "manifest map.points.mu must be base64 text, one byte per point and latent dimension"
-            ) from None
         count = int(sum(per_digit))
-        if steps.size != count * latent_dim:
-            raise ModelError(
-                f"manifest map.points.mu holds {steps.size} bytes; map.points.per_digit counts {count} points of {latent_dim} dimensions"
-            )
+        steps = json_bytes(
+            points.get("mu"),
+            "map.points.mu",
+            count * latent_dim,
+            f"one byte per point and latent dimension: the {count} points that map.points.per_digit counts, of {latent_dim}",
+        )
         mu = low + steps.reshape(count, latent_dim) / LEVELS * (high - low)
         return cls(
             centre, axes, mu, np.repeat(np.asarray(DIGITS), np.asarray(per_digit, dtype=int)), section["description"]

@@ -9,15 +9,20 @@ rules and names the same key: both run the manifests of ``tests/fixtures/manifes
 judged as JSON sees them, so ``true`` is not the number 1 here either.
 """
 
+import base64
 import json
+import math
 from typing import NamedTuple
+
+import numpy as np
 
 from vaeport.contract import DIGITS, FORMAT_VERSION, GRAPH_FILES, IMAGE_SHAPE, MANIFEST_FILE, graph_io
 from vaeport.runtime.errors import ManifestMismatchError, ModelError
-from vaeport.runtime.json_numbers import is_count, is_vector
+from vaeport.runtime.json_numbers import is_count, is_vector, json_bytes
 from vaeport.runtime.latent_map import LatentMap
 from vaeport.runtime.prior import Prior
 
+EXAMPLE_PIXELS = "the test digit's 28 x 28 grey bytes, row by row"
 # Keys that hold free-form records (shown by ``vaeport info``, read by training tools): objects, nothing more.
 RECORDS = ("dataset", "evaluation", "quantization", "training", "versions")
 
@@ -76,6 +81,11 @@ def check_manifest(manifest, where: str) -> Described:
         return Described(Prior.from_manifest(manifest), LatentMap.from_manifest(manifest))
     except ModelError as error:
         raise ModelError(f"{where}: {error}") from None
+
+
+def example_pixels(example: dict) -> np.ndarray:
+    """An example's test digit (``example["pixels"]`` of a checked manifest) as uint8 ``[28, 28]``."""
+    return np.frombuffer(base64.b64decode(example["pixels"]), dtype=np.uint8).reshape(IMAGE_SHAPE[1:])
 
 
 def _same_json(value, expected) -> bool:
@@ -142,7 +152,7 @@ def _check_latent_stats(stats, latent_dim: int, where: str) -> None:
 
 
 def _check_examples(examples, latent_dim: int, where: str) -> None:
-    """One test digit per class, each of ``DIGITS`` once, with the posterior ``mu`` and ``logvar`` of length D."""
+    """One test digit per class, each of ``DIGITS`` once: its ``pixels`` and its posterior's ``mu`` and ``logvar`` of length D."""
     span = f"{DIGITS[0]}-{DIGITS[-1]}"
     if not isinstance(examples, list) or len(examples) != len(DIGITS):
         raise ModelError(
@@ -160,6 +170,12 @@ def _check_examples(examples, latent_dim: int, where: str) -> None:
                 raise ModelError(
                     f"{where} has {key}.{name} {_short(example.get(name))}; expected {latent_dim} finite numbers"
                 )
+        try:
+            json_bytes(example.get("pixels"), f"{key}.pixels", math.prod(IMAGE_SHAPE), EXAMPLE_PIXELS)
+        except ModelError as error:
+            raise ModelError(
+                f"{where}: {error}; vaeport derive MODEL_DIR writes them into an older model folder"
+            ) from None
     digits = [example["digit"] for example in examples]
     if sorted(digits) != list(DIGITS):
         raise ModelError(f"{where} has examples of digits {digits}; expected each digit {span} once")

@@ -47,7 +47,8 @@ def _folder(model_dir):
     return folder
 
 
-def _read_graph(folder, location: str, manifest: dict, precision: str, role: str) -> tuple[str, bytes]:
+def read_graph(folder, location: str, manifest: dict, precision: str, role: str) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of one graph of ``folder``, its SHA-256 checked against ``manifest``."""
     file_name = GRAPH_FILES[precision][role]
     if precision not in manifest["graphs"]:
         raise ModelError(
@@ -75,7 +76,7 @@ def read_model(model_dir, precision: str) -> ModelFiles:
     folder = _folder(model_dir)
     location = str(folder)
     manifest, described = read_manifest(folder, location)
-    graphs = {role: _read_graph(folder, location, manifest, precision, role) for role in GRAPH_FILES[precision]}
+    graphs = {role: read_graph(folder, location, manifest, precision, role) for role in GRAPH_FILES[precision]}
     return ModelFiles(location, manifest, described.prior, described.latent_map, graphs)
 
 

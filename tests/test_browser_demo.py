@@ -19,6 +19,7 @@ from onnx import TensorProto, helper
 from support.demo_page import DemoUnderTest
 from vaeport.benchmarks.harness import CHROMIUM, chromium, free_port, seven_stroke, static_server
 from vaeport.runtime import VAERuntime, preprocess_drawing
+from vaeport.runtime.manifest import example_pixels
 from vaeport.ui.app import serve
 from vaeport.ui.assets import MODEL_FOLDER, ORT_FOLDER, ORT_WEB
 from vaeport.ui.gradio_internals import SERVER_FUNCTION_ROUTE
@@ -101,9 +102,9 @@ def morph_frames(demo) -> list[list[int]]:
     )
 
 
-def tile_image(vae, digit: int) -> np.ndarray:
-    """The picture on an example's tile, whose figures the readout shows: its mu decoded, in 8-bit steps."""
-    return to_uint8(vae.decode(np.asarray(example(vae, digit)["mu"], np.float32))).astype(np.float32) / 255
+def example_image(vae, digit: int) -> np.ndarray:
+    """An example's test digit, which the manifest holds and whose figures a tile's readout shows."""
+    return example_pixels(example(vae, digit)).astype(np.float32) / 255
 
 
 def assert_readout(demo, vae, image=None) -> np.ndarray:
@@ -178,7 +179,7 @@ def test_the_page_opens_on_an_examples_mu_with_its_posterior_and_figures(demo, v
     assert demo.slider_values() == DemoHandlers(vae).slider_values(opening["mu"])
     assert demo.band_shown() == [True] * vae.latent_dim
     assert shows_its_sliders(demo, vae)
-    z = assert_readout(demo, vae, tile_image(vae, OPENING_DIGIT))
+    z = assert_readout(demo, vae, example_image(vae, OPENING_DIGIT))
     assert z.tolist() == np.float32(demo.slider_values()).tolist()
     eventually(lambda: demo.marker() is not None, "the map's first frame")
 
@@ -313,7 +314,7 @@ def test_clicking_a_tile_twice_gives_two_samples_of_its_digit_with_its_sigma_sho
     for values in samples:
         assert np.all(np.abs(np.asarray(values) - seven["mu"]) <= 5 * sigma + 0.01)
     assert demo.band_shown() == [True] * vae.latent_dim
-    z = assert_readout(demo, vae, tile_image(vae, 7))  # the tile's picture, at the z it sampled
+    z = assert_readout(demo, vae, example_image(vae, 7))  # the example's test digit, at the z it sampled
     assert z.tolist() == np.float32(samples[-1]).tolist()
     assert demo.requests[before:] == []
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vaeport.runtime import VAERuntime, preprocess_drawing
+from vaeport.runtime.manifest import example_pixels
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,6 +31,8 @@ def test_digits() -> np.ndarray:
 def test_the_manifest_examples_encode_to_their_recorded_posteriors(vae, test_digits):
     examples = vae.manifest["examples"]
     assert [example["digit"] for example in examples] == list(range(10))
+    for example in examples:
+        np.testing.assert_array_equal(example_pixels(example), test_digits[example["test_index"]])
     mu, logvar = vae.encode(test_digits[[example["test_index"] for example in examples]])
     np.testing.assert_allclose(mu, [example["mu"] for example in examples], atol=1e-4)
     np.testing.assert_allclose(logvar, [example["logvar"] for example in examples], atol=1e-4)

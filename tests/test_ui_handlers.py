@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from vaeport.runtime import preprocess_drawing
+from vaeport.runtime.manifest import example_pixels
 from vaeport.ui.gradio_internals import upload_folder
 from vaeport.ui.handlers import ELBO_FIGURES, MORPH_ENDS, MORPH_STEPS, OPENING_DIGIT, STEP, DemoHandlers
 from vaeport.ui.images import to_uint8
@@ -74,9 +75,9 @@ def drawing(pixels, noise=None, latent_dim: int = 10) -> dict:
     }
 
 
-def tile_image(vae, digit: int) -> np.ndarray:
-    """The picture on an example's tile, as the readout's figures take it: its mu decoded, in 8-bit steps."""
-    return decoded(vae, vae.manifest["examples"][digit]["mu"]).astype(np.float32) / 255
+def example_image(vae, digit: int) -> np.ndarray:
+    """An example's test digit, whose figures a tile's readout shows."""
+    return example_pixels(vae.manifest["examples"][digit]).astype(np.float32) / 255
 
 
 def assert_figures(figures: dict, vae, z, image=None):
@@ -127,7 +128,7 @@ def test_a_fresh_page_opens_on_an_examples_mu_and_shows_the_examples_and_a_morph
     assert initial["values"] == handlers.slider_values(opening["mu"])
     assert initial["mu"] == opening["mu"] and initial["logvar"] == opening["logvar"]
     np.testing.assert_array_equal(grey(initial["pixels"]), decoded(vae, initial["values"]))
-    assert_figures(initial["figures"], vae, initial["values"], tile_image(vae, OPENING_DIGIT))
+    assert_figures(initial["figures"], vae, initial["values"], example_image(vae, OPENING_DIGIT))
     assert [tile["digit"] for tile in state["tiles"]] == list(range(10))
     for tile in state["tiles"]:
         np.testing.assert_array_equal(grey(tile["pixels"]), decoded(vae, examples[tile["digit"]]["mu"]))
@@ -244,7 +245,7 @@ def test_each_tile_sample_is_new_and_near_its_example(handlers, vae):
             assert_on_sliders(handlers, answer["values"])
             assert np.all(np.abs(np.asarray(answer["values"]) - example["mu"]) <= 5 * sigma + STEP)
             np.testing.assert_array_equal(grey(answer["pixels"]), decoded(vae, answer["values"]))
-            assert_figures(answer["figures"], vae, answer["values"], tile_image(vae, digit))
+            assert_figures(answer["figures"], vae, answer["values"], example_image(vae, digit))
 
 
 @pytest.mark.parametrize("digit", [10, "3", None, 2.5, True])

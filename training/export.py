@@ -9,7 +9,7 @@ checker, parity with PyTorch, metrics measured on the graphs themselves); only a
 that passed every check replaces the previous one, so a model folder is never half-written.
 """
 
-import copy
+import base64
 import json
 import platform
 import shutil
@@ -37,12 +37,13 @@ from vaeport.contract import (
 )
 from vaeport.errors import VaeportError
 from vaeport.folders import replacing_folder
-from vaeport.runtime import VAERuntime
+from vaeport.runtime.manifest import check_manifest
+from vaeport.runtime.model_files import read_graph
 from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import open_graph
 from vaeport.training.checkpoint import load_checkpoint
 from vaeport.training.data import load_mnist
-from vaeport.training.errors import ExportError
+from vaeport.training.errors import ExportError, ModelFolderError
 from vaeport.training.evaluate import EVAL_SEED, evaluate_graphs, load_test_digits
 from vaeport.training.latent_map import map_section
 from vaeport.training.model import DecoderProbabilities
@@ -94,8 +95,9 @@ def _check_parity(module: torch.nn.Module, path: Path, input_name: str, make_inp
                 )
 
 
-def _pick_examples(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> list[dict]:
-    """One test digit per class: the one whose mu is nearest the class's mean mu (a typical digit)."""
+def _pick_examples(images: np.ndarray, mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """One test digit per class: the one whose mu is nearest the class's mean mu (a typical digit),
+    with its pixels (``images`` in [0, 1] are MNIST's bytes / 255, so the bytes come back exactly)."""
     examples = []
     for digit in DIGITS:
         indices = np.flatnonzero(labels == digit)
@@ -103,8 +105,15 @@ def _pick_examples(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> li
             raise ExportError(f"the test digits used hold no {digit}; use more test digits (a larger --test-limit)")
         centre = mu[indices].mean(axis=0)
         best = indices[np.argmin(((mu[indices] - centre) ** 2).sum(axis=1))]
+        pixels = np.rint(images[best].reshape(-1) * 255).astype(np.uint8)
         examples.append(
-            {"digit": digit, "test_index": int(best), "mu": mu[best].tolist(), "logvar": logvar[best].tolist()}
+            {
+                "digit": digit,
+                "test_index": int(best),
+                "pixels": base64.b64encode(pixels.tobytes()).decode("ascii"),
+                "mu": mu[best].tolist(),
+                "logvar": logvar[best].tolist(),
+            }
         )
     return examples
 
@@ -274,7 +283,7 @@ def _derive(folder: Path, manifest: dict, images: np.ndarray, labels: np.ndarray
     manifest["metrics"] = {precision: result["metrics"] for precision, result in measured.items()}
     manifest["evaluation"] = {"posterior_samples": 1, "seed": EVAL_SEED, "test_images": len(images)}
     manifest["latent_stats"] = _latent_stats(mu)
-    manifest["examples"] = _pick_examples(mu, logvar, labels)
+    manifest["examples"] = _pick_examples(images, mu, logvar, labels)
     latent_map = map_section(mu, labels)
     if latent_map is None:
         manifest.pop("map", None)
@@ -284,6 +293,25 @@ def _derive(folder: Path, manifest: dict, images: np.ndarray, labels: np.ndarray
     _stamp_and_hash(manifest, paths)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _manifest_to_derive(model_dir: Path) -> tuple[dict, Prior]:
+    """A model folder's manifest and prior, as far as deriving needs them: the prior, and the fp32
+    graphs' SHA-256, checked against the graphs. What derive writes anew may be missing or come from
+    an older vaeport, so the manifest is not held to every rule a runtime holds it to."""
+    path = model_dir / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise ModelFolderError(
+            f"{path} is not a readable manifest ({error}); expected a model folder written by vaeport export"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("graphs"), dict):
+        raise ModelFolderError(f"{path} records no graphs; expected a model folder written by vaeport export")
+    prior = Prior.from_manifest(manifest)
+    for role in GRAPH_FILES["fp32"]:
+        read_graph(model_dir, str(model_dir), manifest, "fp32", role)
+    return manifest, prior
 
 
 def derive(model_dir: Path, data_root=None, download: bool = True) -> dict:
@@ -296,8 +324,7 @@ def derive(model_dir: Path, data_root=None, download: bool = True) -> dict:
     new manifest.
     """
     model_dir = Path(model_dir)
-    vae = VAERuntime.load(model_dir, device="cpu", precision="fp32")  # the fp32 graphs checked against the manifest
-    manifest = copy.deepcopy(vae.manifest)
+    manifest, prior = _manifest_to_derive(model_dir)
     test_images = manifest.get("evaluation", {}).get("test_images", manifest.get("dataset", {}).get("test_images"))
     if not isinstance(test_images, int) or isinstance(test_images, bool) or test_images < 1:
         raise ExportError(
@@ -311,7 +338,8 @@ def derive(model_dir: Path, data_root=None, download: bool = True) -> dict:
         with replacing_folder(model_dir) as staging:
             for name in GRAPH_FILES["fp32"].values():
                 shutil.copyfile(model_dir / name, staging / name)
-            manifest = _derive(staging, manifest, images, labels, digits, vae.prior)
+            manifest = _derive(staging, manifest, images, labels, digits, prior)
+            check_manifest(manifest, f"the manifest derived for {model_dir}")  # one both runtimes accept
     except VaeportError:
         raise
     except Exception as error:

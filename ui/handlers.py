@@ -12,7 +12,7 @@ Latent values set from code are clipped to the sliders' ranges and rounded to th
 the digit returned is decoded from exactly those values, so the page never shows a digit that
 its sliders do not describe. Each answer that sets the sliders carries the readout's ``figures``
 (``VAERuntime.elbo``'s, as the browser runtime's ``elbo`` computes them): for an image (a drawing,
-an example tile's picture) its reconstruction BCE, KL, negative ELBO and log p(z) at ``z``; for a z
+an example's test digit) its reconstruction BCE, KL, negative ELBO and log p(z) at ``z``; for a z
 with no image behind it, log p(z) alone.
 """
 
@@ -29,6 +29,7 @@ import numpy as np
 from vaeport.contract import DIGITS
 from vaeport.errors import VaeportError
 from vaeport.runtime import EmptyDrawingError, preprocess_drawing
+from vaeport.runtime.manifest import example_pixels
 from vaeport.ui.errors import DemoInputError
 from vaeport.ui.gradio_internals import save_png_in_cache, upload_folder
 from vaeport.ui.images import grey_base64, pad_pixels, read_image, to_uint8
@@ -102,11 +103,12 @@ class DemoHandlers:
         self.maximum = [math.ceil(value * steps_per_unit) / steps_per_unit for value in stats["max"]]
         self.examples = {example["digit"]: example for example in runtime.manifest["examples"]}
         self.provider = runtime.providers[0]
-        # What each example tile shows, the reconstruction of its example's mu, is the tile's image:
-        # the page has no other picture of the example, and the readout's figures are that image's.
+        # Each tile shows its example's reconstruction, the decoded mu; the readout's figures are those
+        # of the example's test digit itself, whose pixels the manifest holds.
         digits = sorted(self.examples)
         mu = np.asarray([self.examples[digit]["mu"] for digit in digits], dtype=np.float32)
-        self.tile_images = dict(zip(digits, to_uint8(runtime.decode(mu)).astype(np.float32) / 255))
+        self.tile_images = dict(zip(digits, runtime.decode(mu)))
+        self.example_images = {digit: example_pixels(self.examples[digit]).astype(np.float32) / 255 for digit in digits}
 
     # --- what a fresh page shows --------------------------------------------------------
 
@@ -122,7 +124,7 @@ class DemoHandlers:
                 "digit": OPENING_DIGIT,
                 "mu": opening["mu"],
                 "logvar": opening["logvar"],
-                **self._shown(self.slider_values(opening["mu"]), self.tile_images[OPENING_DIGIT]),
+                **self._shown(self.slider_values(opening["mu"]), self.example_images[OPENING_DIGIT]),
             },
             "tiles": [{"digit": digit, "pixels": grey_base64(image)} for digit, image in self.tile_images.items()],
             "morph": {
@@ -178,7 +180,7 @@ class DemoHandlers:
         return {
             "mu": example["mu"],
             "logvar": example["logvar"],
-            **self._shown(self.slider_values(z), self.tile_images[digit]),
+            **self._shown(self.slider_values(z), self.example_images[digit]),
         }
 
     @page_errors

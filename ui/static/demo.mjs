@@ -62,7 +62,7 @@ class DemoPage {
     this.engines = new EngineChoice(server && new ServerEngine(server, config.server.provider), () => this.engineChanged());
     this.build();
     const {initial} = config;
-    this.showLatent({...initial, pixels: fromBase64(initial.pixels)}, null, `Example ${initial.digit}'s picture, at its mu`);
+    this.showLatent({...initial, pixels: fromBase64(initial.pixels)}, null, `Example ${initial.digit}'s test digit, at its mu`);
     const manifest = fetchBytes(new URL(config.manifest, this.assets));
     this.loadMap(manifest);
     this.startEngine(manifest);
@@ -89,7 +89,7 @@ class DemoPage {
       this.moved();
     });
     const tiles = createTiles(config.tiles, image, (digit) =>
-      this.wantLatent((engine) => engine.sample(digit), `Example ${digit}'s picture, at the sampled z`),
+      this.wantLatent((engine) => engine.sample(digit), `Example ${digit}'s test digit, at the sampled z`),
     );
     this.morph = createMorph(config.morph, image, () => scheduler.want('morph', this.morphJob()));
     const button = (id, text, work) => {
@@ -137,8 +137,8 @@ class DemoPage {
 
   /** Load the browser engine (when the page has one) and, once it runs, show the sliders' digit from it. */
   async startEngine(manifest) {
-    const {browser, sliders, decimals, tiles} = this.config;
-    const options = {toSliders: sliderGrid(sliders, decimals), tiles, manifest};
+    const {browser, sliders, decimals} = this.config;
+    const options = {toSliders: sliderGrid(sliders, decimals), manifest};
     await this.engines.startBrowser(browser && (() => loadBrowserEngine(browser, this.assets, options)));
     if (this.engines.browser === 'ready') this.scheduler.want('slide', this.slideJob(false));
   }

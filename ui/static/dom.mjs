@@ -1,6 +1,8 @@
 // What the page's widgets share: building elements, painting grey images, and the base64 and byte
 // forms in which images travel between the engines and the page.
 
+import {base64Bytes} from './runtime.mjs';
+
 /** An element with attributes (``text`` sets its text) and children. */
 export function element(tag, attributes = {}, children = []) {
   const node = document.createElement(tag);
@@ -33,8 +35,11 @@ export function count(node, name) {
   node.dataset[name] = String(Number(node.dataset[name] ?? 0) + 1);
 }
 
+/** The bytes of base64 ``text`` (an image the server sent, a manifest's pixels). */
 export function fromBase64(text) {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const bytes = base64Bytes(text);
+  if (!bytes) throw new Error(`expected base64 text; got ${String(text).slice(0, 40)}`);
+  return bytes;
 }
 
 export function toBase64(bytes) {

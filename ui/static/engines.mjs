@@ -11,8 +11,8 @@
 //
 // ``values``: z as slider positions (clipped to each slider's range, rounded to its step), ``pixels``:
 // the grey bytes of the digit decoded from exactly those values, ``ms``: that decode's time;
-// ``figures``: the readout's, in nats, at the ``z`` they name: for an image (a drawing, an example
-// tile's picture) ``recon_bce``, ``kl``, ``neg_elbo`` and ``log_pz``, else ``log_pz`` alone. From a
+// ``figures``: the readout's, in nats, at the ``z`` they name: for an image (a drawing, an
+// example's test digit) ``recon_bce``, ``kl``, ``neg_elbo`` and ``log_pz``, else ``log_pz`` alone. From a
 // posterior (a drawing, a tile) also its ``mu`` and ``logvar``; from a drawing also ``seen``, the grey
 // bytes of what the encoder saw. A drawing with no ink answers ``{empty: true}``. ``morph`` answers
 // ``{frames}``, the grey bytes of each frame.
@@ -29,16 +29,14 @@ const ELBO_FIGURES = ['recon_bce', 'kl', 'neg_elbo', 'log_pz', 'z'];
 
 /**
  * The model in this browser, on onnxruntime-web. ``toSliders(z)`` puts z on the sliders' grid;
- * ``tiles`` are the page's example tiles ({digit, pixels: base64 grey bytes}), whose pictures are the
- * images a tile's figures are taken for, on both engines.
+ * a tile's figures are those of its example's test digit, whose pixels the manifest holds.
  */
 export class BrowserEngine {
   kind = 'browser';
 
-  constructor(model, version, {toSliders = (z) => Array.from(z), tiles = []} = {}) {
+  constructor(model, version, {toSliders = (z) => Array.from(z)} = {}) {
     this.model = model;
     this.toSliders = toSliders;
-    this.tiles = new Map(tiles.map(({digit, pixels}) => [digit, Float32Array.from(fromBase64(pixels), (byte) => byte / 255)]));
     this.random = createRandom();
     this.label = `in this browser: onnxruntime-web ${version} (wasm)`;
   }
@@ -73,8 +71,9 @@ export class BrowserEngine {
   }
 
   async sample(digit) {
-    const {mu, logvar} = this.example(digit);
-    return {...(await this.decode(samplePosterior(mu, logvar, this.random), this.tiles.get(digit))), mu, logvar};
+    const {mu, logvar, pixels} = this.example(digit);
+    const image = Float32Array.from(fromBase64(pixels), (byte) => byte / 255);
+    return {...(await this.decode(samplePosterior(mu, logvar, this.random), image)), mu, logvar};
   }
 
   async prior() {

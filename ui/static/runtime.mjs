@@ -131,6 +131,12 @@ function isVector(value, length) {
   return Array.isArray(value) && value.length === length && value.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
 
+/** The bytes of base64 ``text``; null when it is not base64 text. */
+export function base64Bytes(text) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
 /** Equal as JSON values, whatever the order of object keys. */
 function sameJson(value, expected) {
   if (Array.isArray(value) && Array.isArray(expected)) {
@@ -233,6 +239,12 @@ function checkExamples(examples, d, where) {
     if (!DIGITS.includes(example.digit)) throw new ModelError(`${where} has ${key}.digit ${describe(example.digit)}; expected a digit ${span}`);
     for (const name of ['mu', 'logvar']) {
       if (!isVector(example[name], d)) throw new ModelError(`${where} has ${key}.${name} ${describe(example[name])}; expected ${d} finite numbers`);
+    }
+    const pixels = CONTRACT.IMAGE_SHAPE.reduce((a, b) => a * b, 1);
+    if (base64Bytes(example.pixels)?.length !== pixels) {
+      throw new ModelError(
+        `${where} has ${key}.pixels ${describe(example.pixels)}; expected base64 text of the test digit's ${pixels} grey bytes (vaeport derive MODEL_DIR writes them into an older model folder)`,
+      );
     }
   });
   const digits = examples.map((example) => example.digit);
@@ -593,14 +605,12 @@ export class LatentMap {
     if (points.low.some((low, i) => low > points.high[i])) {
       throw new ModelError(`${where} has map.points.low above map.points.high in some dimension`);
     }
-    const text = points.mu;
-    if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
-      throw new ModelError(`${where} has map.points.mu that is not base64 text; expected one byte per point and latent dimension`);
-    }
-    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
     const count = perDigit.reduce((a, b) => a + b, 0);
-    if (bytes.length !== count * d) {
-      throw new ModelError(`${where} has map.points.mu of ${bytes.length} bytes; map.points.per_digit counts ${count} points of ${d} dimensions`);
+    const bytes = base64Bytes(points.mu);
+    if (bytes?.length !== count * d) {
+      throw new ModelError(
+        `${where} has map.points.mu ${describe(points.mu)}; expected base64 text of one byte per point and latent dimension: ${count * d} bytes`,
+      );
     }
     const mu = new Float64Array(count * d);
     bytes.forEach((step, i) => {

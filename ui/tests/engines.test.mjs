@@ -30,8 +30,8 @@ let server;
 
 before(async () => {
   const model = await loadModel(onnxruntimeWeb(), {read: folderReader(SHIPPED_MODEL)});
-  const answers = pythonPageAnswers([['state', null], ...CALLS]);
-  browser = new BrowserEngine(model, 'test', {toSliders: sliderGrid(ranges, 2), tiles: answers.shift().tiles});
+  const answers = pythonPageAnswers(CALLS);
+  browser = new BrowserEngine(model, 'test', {toSliders: sliderGrid(ranges, 2)});
   // The server functions answer what Python answered to the same call.
   const replay = (name) => async (argument) => {
     const index = CALLS.findIndex(([called, sent]) => called === name && JSON.stringify(sent) === JSON.stringify(argument));
