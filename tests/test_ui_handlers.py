@@ -159,6 +159,7 @@ def test_decode_shows_the_digit_of_the_slider_values(handlers, vae):
     [
         ([99.0], "z0 must lie in ["),
         ([float("nan")], "z0 must lie in ["),
+        ([10**400], "z0 must lie in ["),  # a whole number too large even for a float
         (["1"], "z0 must be a number"),
         ([None], "z0 must be a number"),
         ([True], "z0 must be a number"),

@@ -267,7 +267,11 @@ class DemoHandlers:
                 raise DemoInputError(f"z{index} must be a number; got {value!r:.80}")
             # Compared in float32, what the decoder runs on: a slider's end sent as float32 still fits.
             with np.errstate(over="ignore"):  # far out of range becomes inf, and is refused
-                inside = np.float32(low) <= np.float32(value) <= np.float32(high)  # NaN fails every comparison
+                try:
+                    as_float32 = np.float32(value)
+                except OverflowError:  # a whole number too large even for float64
+                    as_float32 = np.float32(np.inf)
+                inside = np.float32(low) <= as_float32 <= np.float32(high)  # NaN fails every comparison
             if not inside:
                 raise DemoInputError(
                     f"z{index} must lie in [{low}, {high}] (the range of mu over the MNIST test set); got {value!r}"

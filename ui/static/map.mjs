@@ -60,7 +60,7 @@ export function createMap(moved) {
     caption,
   ]);
 
-  const state = {data: null, axes: null, view: null, layer: null, z: null, posterior: null, path: null, origin: null, pending: false};
+  const state = {data: null, axes: null, view: null, layer: null, z: null, posterior: null, path: null, origin: null, pointer: null, pending: false};
   const context = canvas.getContext('2d');
 
   const toCanvas = ([x, y]) => [canvas.width / 2 + (x - state.view.x) * state.view.scale, canvas.height / 2 - (y - state.view.y) * state.view.scale];
@@ -177,22 +177,33 @@ export function createMap(moved) {
   }
 
   const pointerAt = (event) => {
+    // Within the canvas's content box, in canvas pixels.
     const box = canvas.getBoundingClientRect();
-    return fromCanvas([((event.clientX - box.left) * canvas.width) / box.width, ((event.clientY - box.top) * canvas.height) / box.height]);
+    const [x, y] = [event.clientX - box.left - canvas.clientLeft, event.clientY - box.top - canvas.clientTop];
+    return fromCanvas([(x * canvas.width) / canvas.clientWidth, (y * canvas.height) / canvas.clientHeight]);
   };
   const place = (event) => moved(state.data.latentMap.place(state.origin, pointerAt(event), state.axes));
+  // One drag at a time, by the pointer that began it with its primary button; it ends when that
+  // pointer lifts or the canvas loses it.
+  const end = (event) => {
+    if (event.pointerId === state.pointer) state.origin = state.pointer = null;
+  };
   canvas.addEventListener('pointerdown', (event) => {
-    if (!state.layer || !state.z) return;
+    if (event.button !== 0 || state.pointer != null || !state.layer || !state.z) return;
+    state.pointer = event.pointerId;
     canvas.setPointerCapture(event.pointerId);
     state.origin = state.z;
     place(event);
   });
   canvas.addEventListener('pointermove', (event) => {
-    if (state.origin) place(event);
+    if (event.pointerId !== state.pointer) return;
+    if (!(event.buttons & 1)) return end(event); // its release was lost (a blur, a context menu)
+    place(event);
   });
-  for (const name of ['pointerup', 'pointercancel']) canvas.addEventListener(name, () => (state.origin = null));
+  for (const name of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(name, end);
   for (const select of [plane, xDim, yDim]) {
     select.addEventListener('change', () => {
+      if (!state.data) return; // no map (yet): nothing to draw in another plane
       if (select !== plane && xDim.value === yDim.value) (select === xDim ? yDim : xDim).value = select.dataset.previous;
       xDim.dataset.previous = xDim.value;
       yDim.dataset.previous = yDim.value;

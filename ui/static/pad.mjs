@@ -29,30 +29,42 @@ export function createPad({side, send, brush}, image, {started, stroked, cleared
     ink.fillRect(0, 0, side, side);
   };
   const at = (event) => {
+    // Within the canvas's content box: its CSS border is not part of the drawing.
     const box = canvas.getBoundingClientRect();
-    return [((event.clientX - box.left) * side) / box.width, ((event.clientY - box.top) * side) / box.height];
+    const [x, y] = [event.clientX - box.left - canvas.clientLeft, event.clientY - box.top - canvas.clientTop];
+    return [(x * side) / canvas.clientWidth, (y * side) / canvas.clientHeight];
   };
+  // One stroke at a time, by the pointer that began it with its primary button (a mouse's left
+  // button, a pen's tip, a first finger); it ends when that pointer lifts or the canvas loses it.
   let last = null;
-  const strokeTo = (point) => {
+  let pointer = null;
+  const line = (points) => {
     ink.beginPath();
     ink.moveTo(...last);
-    ink.lineTo(...point);
+    for (const point of points) ink.lineTo(...point);
     ink.stroke();
-    last = point;
+    last = points.at(-1);
     stroked();
   };
+  const end = (event) => {
+    if (event.pointerId === pointer) last = pointer = null;
+  };
   canvas.addEventListener('pointerdown', (event) => {
-    canvas.setPointerCapture(event.pointerId);
+    if (event.button !== 0 || pointer !== null) return;
+    pointer = event.pointerId;
+    canvas.setPointerCapture(pointer);
     Object.assign(ink, {strokeStyle: '#fff', lineWidth: brush, lineCap: 'round', lineJoin: 'round'});
     last = at(event);
     started();
-    strokeTo(last);
+    line([last]);
   });
   canvas.addEventListener('pointermove', (event) => {
-    if (!last) return;
-    for (const sample of event.getCoalescedEvents?.() ?? [event]) strokeTo(at(sample));
+    if (event.pointerId !== pointer) return;
+    if (!(event.buttons & 1)) return end(event); // its release was lost (a blur, a context menu)
+    const samples = event.getCoalescedEvents?.() ?? [];
+    line((samples.length ? samples : [event]).map(at)); // every sample of the move, one encode after them
   });
-  for (const name of ['pointerup', 'pointercancel']) canvas.addEventListener(name, () => (last = null));
+  for (const name of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(name, end);
   clear.addEventListener('click', () => {
     blank();
     cleared();

@@ -6,8 +6,9 @@
 //   (ten clicks on a tile while the server is slow: one sample), and a job reads its inputs when it
 //   starts (a slider dragged across fifty values in one frame: one decode, of the value it ended on);
 // - what arrives late is dropped: a job marked ``dropIfLate`` whose result comes back after the
-//   visitor's hand changed the page (``touch()``: a slider moved, the pad cleared) is not shown, so a
-//   result never undoes what the visitor did meanwhile.
+//   visitor's hand changed the page since it was asked for (``touch()``: a slider moved, the pad
+//   cleared), while it waited or while it ran, is not shown, so a result never undoes what the
+//   visitor did meanwhile.
 //
 // A job is ``{run, show, dropIfLate}``: ``await run()`` computes a result, ``show(result)`` puts it on
 // the page. ``report(error)`` hears how each job ended: null when it was shown or dropped, else the
@@ -28,7 +29,7 @@ export class Scheduler {
   /** Queue ``job`` under ``kind``, in place of a job of that kind that has not started. */
   want(kind, job) {
     this.#waiting.delete(kind);
-    this.#waiting.set(kind, job);
+    this.#waiting.set(kind, {...job, touches: this.#touches});
     this.#pump();
   }
 
@@ -37,7 +38,7 @@ export class Scheduler {
     this.#waiting.delete(kind);
   }
 
-  /** The visitor changed the page by hand: results of ``dropIfLate`` jobs running now are dropped. */
+  /** The visitor changed the page by hand: results of ``dropIfLate`` jobs asked for before now are dropped. */
   touch() {
     this.#touches += 1;
   }
@@ -64,8 +65,7 @@ export class Scheduler {
     }
   }
 
-  async #runJob({run, show, dropIfLate = false}) {
-    const touches = this.#touches;
+  async #runJob({run, show, dropIfLate = false, touches}) {
     try {
       const result = await run();
       if (!(dropIfLate && touches !== this.#touches)) await show(result);

@@ -87,6 +87,19 @@ test('a result that arrives after the visitor touched the page is dropped when i
   assert.deepEqual(shown, ['kept', 'in time']); // a touch before the job started does not drop it
 });
 
+test('a job asked for before a touch is dropped even when it waited and started after it', async () => {
+  const {queue, nextReport} = scheduler();
+  const shown = [];
+  const busy = deferred();
+  queue.want('slide', {run: () => busy.promise, show: (result) => shown.push(result)});
+  queue.want('tile', {run: async () => 'tile sample', show: (result) => shown.push(result), dropIfLate: true});
+  queue.touch(); // the visitor moves a slider while the tile's sample waits its turn
+  busy.resolve('slide');
+  await nextReport();
+  await nextReport();
+  assert.deepEqual(shown, ['slide']);
+});
+
 test('an error is reported and the queue carries on', async () => {
   const {queue, nextReport} = scheduler();
   const shown = [];
