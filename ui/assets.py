@@ -87,7 +87,11 @@ def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | N
         ort["base"] = ORT_FOLDER
     located["browser"] = {
         "precision": runtime.precision,
-        "model": {"folder": MODEL_FOLDER, "manifest": MANIFEST_FILE},
+        "model": {
+            "folder": MODEL_FOLDER,
+            "manifest": MANIFEST_FILE,
+            "graphs": {name: len(data) for name, data in runtime.graph_files.items()},
+        },
         "ort": ort,
     }
     return located

@@ -20,12 +20,12 @@
 import {element, fromBase64} from './dom.mjs';
 import {createDigit} from './digit.mjs';
 import {EngineChoice} from './engine-choice.mjs';
-import {ServerEngine, fetchBytes, loadBrowserEngine} from './engines.mjs';
+import {ServerEngine, loadBrowserEngine} from './engines.mjs';
 import {createMap} from './map.mjs';
 import {createMorph} from './morph.mjs';
 import {createPad} from './pad.mjs';
 import {createReadout} from './readout.mjs';
-import {checkManifest, createRandom} from './runtime.mjs';
+import {checkManifest, createRandom, fetchStreamed} from './runtime.mjs';
 import {Scheduler} from './scheduler.mjs';
 import {createSliders, sliderGrid} from './sliders.mjs';
 import {createStatus} from './status.mjs';
@@ -63,7 +63,7 @@ class DemoPage {
     this.build();
     const {initial} = config;
     this.showLatent({...initial, pixels: fromBase64(initial.pixels)}, null, `Example ${initial.digit}'s test digit, at its mu`);
-    const manifest = fetchBytes(new URL(config.manifest, this.assets));
+    const manifest = fetchStreamed(new URL(config.manifest, this.assets));
     this.loadMap(manifest);
     this.startEngine(manifest);
   }
@@ -139,7 +139,9 @@ class DemoPage {
   async startEngine(manifest) {
     const {browser, sliders, decimals} = this.config;
     const options = {toSliders: sliderGrid(sliders, decimals), manifest};
-    await this.engines.startBrowser(browser && (() => loadBrowserEngine(browser, this.assets, options)));
+    await this.engines.startBrowser(
+      browser && ((onProgress) => loadBrowserEngine(browser, this.assets, {...options, onProgress})),
+    );
     if (this.engines.browser === 'ready') this.scheduler.want('slide', this.slideJob(false));
   }
 
@@ -244,7 +246,7 @@ class DemoPage {
   }
 
   showStatus() {
-    const {engine, note} = this.engines;
-    this.status.show({engine, ms: this.last?.engine === engine ? this.last.ms : null, note, error: this.error});
+    const {engine, note, progress} = this.engines;
+    this.status.show({engine, ms: this.last?.engine === engine ? this.last.ms : null, note, error: this.error, progress});
   }
 }

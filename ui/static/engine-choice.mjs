@@ -7,13 +7,18 @@
 // engine, and says so when it cannot start.
 
 import {VisitorError} from './engines.mjs';
+import {progressText} from './progress.mjs';
+
+const LOADING = 'loading the model in this browser';
 
 export class EngineChoice {
   /** ``engine``: the one that runs the model now, or null; ``browser``: off, loading, ready or failed;
-   * ``note``: why the page is not running where it would. */
+   * ``note``: why the page is not running where it would; ``progress``: the browser engine's downloads,
+   * ``{received, total}`` bytes, while it loads, else null. */
   engine = null;
   browser = 'off';
   note = '';
+  progress = null;
 
   /** ``server``: the server engine or null; ``changed()`` is called after every change of the above. */
   constructor(server, changed) {
@@ -21,20 +26,26 @@ export class EngineChoice {
     this.changed = changed;
   }
 
-  /** Load the browser engine with ``load()`` (null: in-browser inference is off) and move to it. */
+  /** Load the browser engine with ``load(onProgress)`` (null: in-browser inference is off), which reports
+   * its downloads' ``{received, total}`` to ``onProgress``, and move to it. */
   async startBrowser(load) {
     if (!load) {
       this.#set(this.server, 'off', 'in-browser inference is off');
       return;
     }
-    this.#set(this.server, 'loading', 'loading the model in this browser…');
+    this.#set(this.server, 'loading', `${LOADING}…`);
     let engine;
     try {
-      engine = await load();
+      engine = await load((progress) => {
+        if (this.browser !== 'loading') return; // a download that goes on after another one failed
+        this.progress = progress;
+        this.#set(this.engine, 'loading', `${LOADING}: ${progressText(progress)}`);
+      });
     } catch (error) {
       this.#giveUp(`the browser engine could not start: ${error.message}`, error);
       return;
     }
+    this.progress = null;
     this.#set(engine, 'ready', '');
   }
 
@@ -54,6 +65,7 @@ export class EngineChoice {
 
   #giveUp(reason, error) {
     console.error(`vaeport: ${reason}`, error);
+    this.progress = null;
     this.#set(this.server, 'failed', this.server ? reason : `${reason}; this page needs the model in the browser`);
   }
 

@@ -17,7 +17,8 @@
 // bytes of what the encoder saw. A drawing with no ink answers ``{empty: true}``. ``morph`` answers
 // ``{frames}``, the grey bytes of each frame.
 
-import {EmptyDrawingError, createRandom, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
+import {Downloads} from './progress.mjs';
+import {EmptyDrawingError, createRandom, fetchStreamed, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
 import {fromBase64, toBase64, toBytes} from './dom.mjs';
 
 /** An error the server answered with (``{error}``): the visitor's to see, never a reason to switch engines. */
@@ -136,30 +137,18 @@ export class ServerEngine {
   }
 }
 
-/** The bytes at ``url``, checked against ``integrity`` when given; an Error that says why not. */
-export async function fetchBytes(url, integrity) {
-  let response;
-  try {
-    response = await fetch(url, integrity ? {integrity} : {});
-  } catch {
-    const why = integrity ? `unreachable, or its bytes do not match the pinned ${integrity.slice(0, 14)}…` : 'unreachable';
-    throw new Error(`could not fetch ${url} (${why})`);
-  }
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 /**
- * onnxruntime-web's wasm build: the module and its .wasm fetched with their pinned Subresource
- * Integrity, the module imported from those checked bytes, the wasm handed over as bytes, so
- * nothing unchecked runs.
+ * onnxruntime-web's wasm build: the module and its .wasm streamed in (``downloads`` counts their bytes)
+ * and checked against their pinned Subresource Integrity, the module imported from those checked
+ * bytes, the wasm handed over as bytes, so nothing unchecked runs.
  */
-async function loadOnnxruntimeWeb({base, module, wasm}) {
+async function loadOnnxruntimeWeb({base, module, wasm}, downloads) {
   if (typeof WebAssembly !== 'object') throw new Error('this browser has no WebAssembly');
-  const [code, binary] = await Promise.all([
-    fetchBytes(new URL(module.file, base), module.integrity),
-    fetchBytes(new URL(wasm.file, base), wasm.integrity),
-  ]);
+  const [code, binary] = await Promise.all(
+    Object.entries({module, wasm}).map(([part, {file, integrity}]) =>
+      fetchStreamed(new URL(file, base), {integrity, onProgress: downloads.track(part)}),
+    ),
+  );
   const url = URL.createObjectURL(new Blob([code], {type: 'text/javascript'}));
   let ort;
   try {
@@ -173,14 +162,21 @@ async function loadOnnxruntimeWeb({base, module, wasm}) {
 /**
  * The browser engine on the model that ``write_assets`` (ui/assets.py) laid out under the URL
  * ``assets``, with the page's ``options`` (see BrowserEngine) and ``manifest``, the manifest's bytes
- * when the page fetched them already (a promise); the browser benchmark loads it this way too, to
- * time single calls.
+ * when the page fetched them already (a promise). ``onProgress({received, total})`` follows the
+ * downloads (progress.mjs) from before the first byte, against the sizes of onnxruntime-web's files and
+ * of the graphs (``model.graphs``: ``{file: bytes}``). The browser benchmark loads it this way too,
+ * to time single calls.
  */
-export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, {manifest, ...options} = {}) {
-  const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)});
+export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, {manifest, onProgress = () => {}, ...options} = {}) {
+  const downloads = new Downloads({module: ortConfig.module.bytes, wasm: ortConfig.wasm.bytes, ...model.graphs}, onProgress);
+  onProgress(downloads.progress());
+  const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)}, downloads);
   const folder = new URL(model.folder, assets);
   const loaded = await loadModel(ort, {
-    read: (name) => (name === model.manifest && manifest) || fetchBytes(new URL(name, folder)),
+    read: (name) =>
+      name === model.manifest
+        ? (manifest ?? fetchStreamed(new URL(name, folder)))
+        : fetchStreamed(new URL(name, folder), {onProgress: downloads.track(name)}),
     manifestFile: model.manifest,
     precision,
   });

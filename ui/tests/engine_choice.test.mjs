@@ -31,8 +31,24 @@ test('the page runs on the server while the browser engine loads, then on the br
   loaded(engine('browser'));
   await starting;
   assert.deepEqual(changes, [['server', 'loading'], ['browser', 'ready']]);
-  assert.equal(engines.note, '');
+  assert.deepEqual([engines.note, engines.progress], ['', null]);
   assert.equal((await engines.run((e) => e.decode([2])))[0].from, 'browser');
+});
+
+test('while the browser engine downloads, the note and the progress say how far it got', async (t) => {
+  const {engines} = choice(t, null);
+  let report, loaded;
+  const starting = engines.startBrowser((onProgress) => {
+    report = onProgress;
+    return new Promise((resolve) => (loaded = resolve));
+  });
+  report({received: 2_100_000, total: 4_600_000});
+  assert.deepEqual([engines.engine, engines.browser], [null, 'loading']);
+  assert.equal(engines.note, 'loading the model in this browser: 2.1 of 4.6 MB');
+  assert.deepEqual(engines.progress, {received: 2_100_000, total: 4_600_000});
+  loaded(engine('browser'));
+  await starting;
+  assert.deepEqual([engines.engine.kind, engines.note, engines.progress], ['browser', '', null]);
 });
 
 test('a browser engine that cannot start leaves the page on the server, saying why', async (t) => {
@@ -43,6 +59,18 @@ test('a browser engine that cannot start leaves the page on the server, saying w
   assert.deepEqual([engines.engine.kind, engines.browser], ['server', 'failed']);
   assert.equal(engines.note, 'the browser engine could not start: could not fetch ort.wasm.bundle.min.mjs');
   assert.equal(logged.mock.callCount(), 1); // the console hears of it too
+});
+
+test('a download that goes on after another one failed does not bring the loading note back', async (t) => {
+  const {engines} = choice(t, engine('server'));
+  let report;
+  await engines.startBrowser(async (onProgress) => {
+    report = onProgress;
+    throw new Error('ort.wasm.bundle.min.mjs has sha384 X, not the pinned Y');
+  });
+  report({received: 14_000_000, total: 18_700_000}); // the .wasm still streaming in
+  assert.deepEqual([engines.engine.kind, engines.browser, engines.progress], ['server', 'failed', null]);
+  assert.match(engines.note, /could not start: ort.wasm.bundle.min.mjs has sha384 X/);
 });
 
 test('a browser engine that fails at run time hands the same call to the server, for good', async (t) => {
