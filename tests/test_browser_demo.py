@@ -557,10 +557,16 @@ def throttle(page, bytes_per_s: float, latency_ms: float) -> None:
     cdp.send("Network.emulateNetworkConditions", conditions)
 
 
-def test_on_a_slow_link_the_status_line_shows_the_download_with_its_size(open_page, vae, ort_dist, tmp_path):
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def compressed_site(vae, ort_dist, tmp_path_factory):
+    """The static site with its precompressed copies (written once: brotli takes its time), as a host serves it."""
+    site = tmp_path_factory.mktemp("compressed") / "site"
     write_site(site, vae, ort_dist)
-    with static_server(site) as url:
+    return site
+
+
+def test_on_a_slow_link_the_status_line_shows_the_download_with_its_size(open_page, compressed_site):
+    with static_server(compressed_site) as url:
         demo = open_page(url, engine=None, before=lambda page: throttle(page, 4e6, 20))
         demo.page.wait_for_function(
             "() => /loading the model in this browser: \\d+\\.\\d of \\d+\\.\\d MB/.test("
@@ -575,3 +581,30 @@ def test_on_a_slow_link_the_status_line_shows_the_download_with_its_size(open_pa
         demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
         assert not demo.page.is_visible("progress.download")
         assert demo.status().startswith(BROWSER_LABEL)
+
+
+def test_on_a_slow_link_the_sliders_decode_in_the_browser_before_the_encoder_arrives(open_page, vae, compressed_site):
+    encoder = vae.manifest["graphs"][vae.precision]["encoder"]["file"]
+    held = []  # the encoder's request, held until the test lets it through
+
+    def prepare(page):
+        throttle(page, 4e6, 20)
+        page.route(f"**/{encoder}", lambda route: held.append(route))
+
+    with static_server(compressed_site) as url:
+        demo = open_page(url, engine=None, before=prepare)
+        demo.page.wait_for_selector("[data-engine=browser][data-browser=loading]", timeout=WAIT_S * 1000)
+        assert "loading the model in this browser:" in demo.status()
+        drag_slider(demo, 1, [0.5, 0.7, 0.3])
+        eventually(lambda: shows_its_sliders(demo, vae), "the dragged slider's digit from the browser's decoder")
+        previous = demo.slider_values()
+        demo.click_tile(2)
+        eventually(lambda: demo.slider_values() != previous and shows_its_sliders(demo, vae), "a tile sample")
+        demo.draw(seven_stroke(10))
+        eventually(lambda: "the encoder is still loading in this browser" in demo.status(), "the pad saying so")
+        assert demo.seen_pixels() is None
+        eventually(lambda: held, "the encoder's request")
+        held[0].continue_()
+        demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
+        demo.draw(seven_stroke(10))
+        eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, once it is in")

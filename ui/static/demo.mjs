@@ -135,21 +135,25 @@ class DemoPage {
     }
   }
 
-  /** Load the browser engine (when the page has one) and, once it runs, show the sliders' digit from it. */
-  async startEngine(manifest) {
+  /** Load the browser engine, when the page has one. */
+  startEngine(manifest) {
     const {browser, sliders, decimals} = this.config;
     const options = {toSliders: sliderGrid(sliders, decimals), manifest};
-    await this.engines.startBrowser(
-      browser && ((onProgress) => loadBrowserEngine(browser, this.assets, {...options, onProgress})),
+    this.engines.startBrowser(
+      browser &&
+        ((onProgress, onDecoder) => loadBrowserEngine(browser, this.assets, {...options, onProgress, onDecoder})),
     );
-    if (this.engines.browser === 'ready') this.scheduler.want('slide', this.slideJob(false));
   }
 
+  /** Show which engine runs and, when the browser engine has just started to, the sliders' digit from it. */
   engineChanged() {
-    this.root.dataset.engine = this.engines.engine?.kind ?? 'none';
+    const kind = this.engines.engine?.kind ?? 'none';
+    const arrived = kind === 'browser' && this.root.dataset.engine !== 'browser';
+    this.root.dataset.engine = kind;
     this.root.dataset.browser = this.engines.browser;
     this.showStatus();
     this.scheduler.setReady(Boolean(this.engines.engine));
+    if (arrived) this.scheduler.want('slide', this.slideJob(false));
   }
 
   /** The visitor set the sliders by hand (a slider, the map): the marker follows, their digit is due. */
@@ -176,7 +180,7 @@ class DemoPage {
     return {
       run: () => {
         const [drawing, noise] = [this.pad.read(), this.noise];
-        return this.engines.run((engine) => engine.draw(drawing, noise));
+        return this.engines.run((engine) => engine.draw(drawing, noise), 'encoder');
       },
       show: ([result, engine]) => {
         this.pad.showSeen(result.empty ? null : result.seen);

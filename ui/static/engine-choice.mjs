@@ -1,7 +1,8 @@
 // Which engine runs the model for the page, and the move to the server when the browser engine fails.
 //
 // The page starts on the server (when it has one) while the browser engine loads, moves to the
-// browser once it is ready, and goes back to the server for good, saying why, if the browser engine
+// browser once its decoder is in (the pad's strokes, which need the encoder, stay on the server until
+// that is in too; a static site's pad says that it is still loading), and goes back to the server for good, saying why, if the browser engine
 // cannot start or fails at run time; the call that failed is made again on the server, so the
 // visitor's action is not lost. A static site has no server: there the page waits for the browser
 // engine, and says so when it cannot start.
@@ -26,8 +27,9 @@ export class EngineChoice {
     this.changed = changed;
   }
 
-  /** Load the browser engine with ``load(onProgress)`` (null: in-browser inference is off), which reports
-   * its downloads' ``{received, total}`` to ``onProgress``, and move to it. */
+  /** Load the browser engine with ``load(onProgress, onDecoder)`` (null: in-browser inference is off),
+   * which reports its downloads' ``{received, total}`` to ``onProgress``, hands over the engine to
+   * ``onDecoder`` once its decoder is in, and resolves once its encoder is in too; move to it. */
   async startBrowser(load) {
     if (!load) {
       this.#set(this.server, 'off', 'in-browser inference is off');
@@ -40,7 +42,7 @@ export class EngineChoice {
         if (this.browser !== 'loading') return; // a download that goes on after another one failed
         this.progress = progress;
         this.#set(this.engine, 'loading', `${LOADING}: ${progressText(progress)}`);
-      });
+      }, (decoding) => this.#set(decoding, 'loading', this.note));
     } catch (error) {
       this.#giveUp(`the browser engine could not start: ${error.message}`, error);
       return;
@@ -49,10 +51,18 @@ export class EngineChoice {
     this.#set(engine, 'ready', '');
   }
 
-  /** ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server. */
-  async run(work) {
-    const engine = this.engine;
+  /**
+   * ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server.
+   * Work that ``needs`` a graph the browser engine does not have yet runs on the server; with no
+   * server, it is refused with a VisitorError that says so.
+   */
+  async run(work, needs = null) {
+    let engine = this.engine;
     if (!engine) throw new Error('no engine can run the model');
+    if (needs && engine.kind === 'browser' && !engine.has(needs)) {
+      if (!this.server) throw new VisitorError(`the ${needs} is still loading in this browser: try again once it is in`);
+      engine = this.server;
+    }
     try {
       return [await work(engine), engine];
     } catch (error) {

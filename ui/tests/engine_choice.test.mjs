@@ -51,6 +51,51 @@ test('while the browser engine downloads, the note and the progress say how far 
   assert.deepEqual([engines.engine.kind, engines.note, engines.progress], ['browser', '', null]);
 });
 
+/** A fake browser engine whose graphs are ``loaded`` (a set of roles), the decoder first. */
+function staged(loaded) {
+  return {...engine('browser'), has: (role) => loaded.has(role), draw: async () => ({from: 'browser'})};
+}
+
+test('the sliders move to the browser once its decoder is in; strokes stay on the server until the encoder is', async (t) => {
+  const server = {...engine('server'), draw: async () => ({from: 'server'})};
+  const {engines, changes} = choice(t, server);
+  const loaded = new Set();
+  const browser = staged(loaded);
+  let finish;
+  const starting = engines.startBrowser((onProgress, onDecoder) => {
+    loaded.add('decoder');
+    onDecoder(browser);
+    return new Promise((resolve) => (finish = resolve));
+  });
+  assert.deepEqual(changes, [['server', 'loading'], ['browser', 'loading']]);
+  assert.equal((await engines.run((e) => e.decode([1])))[0].from, 'browser');
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'server'}, server]);
+  loaded.add('encoder');
+  finish(browser);
+  await starting;
+  assert.deepEqual(changes.at(-1), ['browser', 'ready']);
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'browser'}, browser]);
+});
+
+test('with no server, a stroke before the encoder is in is refused as still loading, and works once it is in', async (t) => {
+  const {engines} = choice(t, null);
+  const loaded = new Set(['decoder']);
+  const browser = staged(loaded);
+  let finish;
+  const starting = engines.startBrowser((onProgress, onDecoder) => {
+    onDecoder(browser);
+    return new Promise((resolve) => (finish = resolve));
+  });
+  assert.equal((await engines.run((e) => e.decode([1])))[0].from, 'browser');
+  await assert.rejects(engines.run((e) => e.draw(), 'encoder'), (error) =>
+    error instanceof VisitorError && error.message === 'the encoder is still loading in this browser: try again once it is in');
+  assert.equal(engines.engine, browser); // not a failure: the browser engine stays
+  loaded.add('encoder');
+  finish(browser);
+  await starting;
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'browser'}, browser]);
+});
+
 test('a browser engine that cannot start leaves the page on the server, saying why', async (t) => {
   const {engines, logged} = choice(t, engine('server'));
   await engines.startBrowser(async () => {
