@@ -37,7 +37,7 @@ pytestmark = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 HOLD_ANSWERS = Path(__file__).resolve().parent / "support" / "hold_answers.js"
 WAIT_S = 20
-BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm)"
+BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm, fp32)"
 REFUSE_ORT_WEB = f"**/{ORT_FOLDER}**"
 NATS = 0.01  # the page shows its figures to 0.01 nats; they must be Python's within that
 MAP_SIDE = 300  # CSS pixels
@@ -355,10 +355,11 @@ def test_the_morph_strip_runs_between_the_chosen_examples(demo, vae):
     )
 
 
-def test_int8_runs_in_the_browser_too(open_page, ort_dist):
+def test_the_browser_runs_int8_beside_an_fp32_server_and_says_so(open_page, vae, ort_dist):
     int8 = VAERuntime.load(device="cpu", precision="int8", threads=1)
-    with serve(int8, port=free_port(), ort_dist=ort_dist, block=False) as server:
+    with serve(vae, port=free_port(), ort_dist=ort_dist, block=False, browser_precision="int8") as server:
         demo = open_page(server.url)
+        assert demo.status().startswith(BROWSER_LABEL.replace("fp32", "int8"))
         fetched = [url.rsplit("/", 1)[1] for _, url in demo.requests if url.endswith(".onnx")]
         assert sorted(fetched) == ["decoder.int8.onnx", "encoder.int8.onnx"]
         before = len(demo.requests)

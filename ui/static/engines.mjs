@@ -39,7 +39,7 @@ export class BrowserEngine {
     this.model = model;
     this.toSliders = toSliders;
     this.random = createRandom();
-    this.label = `in this browser: onnxruntime-web ${version} (wasm)`;
+    this.label = `in this browser: onnxruntime-web ${version} (wasm, ${model.precision})`;
   }
 
   /** Whether ``role``'s graph ("encoder" or "decoder") is in: the decoder comes first, the encoder after. */
