@@ -609,3 +609,27 @@ def test_on_a_slow_link_the_sliders_decode_in_the_browser_before_the_encoder_arr
         demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
         demo.draw(seven_stroke(10))
         eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, once it is in")
+
+
+def test_until_the_encoder_is_in_a_stroke_runs_on_the_server_and_the_sliders_in_the_browser(open_page, demo_url, vae):
+    encoder = vae.manifest["graphs"][vae.precision]["encoder"]["file"]
+    held = []  # the encoder's request, held until the test lets it through
+    demo = open_page(
+        demo_url, engine=None, before=lambda page: page.route(f"**/{encoder}", lambda route: held.append(route))
+    )
+    demo.page.wait_for_selector("[data-engine=browser][data-browser=loading]", timeout=WAIT_S * 1000)
+    before = len(demo.requests)
+    drag_slider(demo, 1, [0.5, 0.7, 0.3])
+    eventually(lambda: shows_its_sliders(demo, vae), "the dragged slider's digit from the browser's decoder")
+    assert demo.server_calls(before) == 0
+    demo.draw(seven_stroke(10))
+    eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, on the server")
+    assert demo.server_calls(before) > 0
+    eventually(lambda: held, "the encoder's request")
+    held[0].continue_()
+    demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
+    demo.clear_pad()
+    before = len(demo.requests)
+    demo.draw(seven_stroke(10))
+    eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, in the browser")
+    assert demo.server_calls(before) == 0
