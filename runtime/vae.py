@@ -16,6 +16,7 @@ from vaeport.runtime.elbo import elbo_terms
 from vaeport.runtime.errors import InferenceError, InputError
 from vaeport.runtime.info import environment, model_summary
 from vaeport.runtime.latent_map import LatentMap
+from vaeport.runtime.model_files import read_model
 from vaeport.runtime.prior import Prior
 from vaeport.runtime.sessions import OpenModel, open_model
 
@@ -70,6 +71,13 @@ class VAERuntime:
     def graph_files(self) -> dict[str, bytes]:
         """``{file name: bytes}`` of the graphs loaded: the bytes whose SHA-256 was checked."""
         return dict(self._model.graphs.values())
+
+    def read_graphs(self, precision: str) -> dict[str, bytes]:
+        """``{file name: bytes}`` of this model's graphs at ``precision``, loaded here or not, their SHA-256
+        checked against the manifest: for a page whose browser runs another precision than this runtime."""
+        if precision == self._precision:
+            return self.graph_files
+        return dict(read_model(self._model.location, precision).graphs.values())
 
     @property
     def precision(self) -> str:

@@ -37,7 +37,7 @@ pytestmark = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 HOLD_ANSWERS = Path(__file__).resolve().parent / "support" / "hold_answers.js"
 WAIT_S = 20
-BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm)"
+BROWSER_LABEL = f"in this browser: onnxruntime-web {ORT_WEB['version']} (wasm, fp32)"
 REFUSE_ORT_WEB = f"**/{ORT_FOLDER}**"
 NATS = 0.01  # the page shows its figures to 0.01 nats; they must be Python's within that
 MAP_SIDE = 300  # CSS pixels
@@ -363,10 +363,11 @@ def test_the_morph_strip_runs_between_the_chosen_examples(demo, vae):
     )
 
 
-def test_int8_runs_in_the_browser_too(open_page, ort_dist):
+def test_the_browser_runs_int8_beside_an_fp32_server_and_says_so(open_page, vae, ort_dist):
     int8 = VAERuntime.load(device="cpu", precision="int8", threads=1)
-    with serve(int8, port=free_port(), ort_dist=ort_dist, block=False) as server:
+    with serve(vae, port=free_port(), ort_dist=ort_dist, block=False, browser_precision="int8") as server:
         demo = open_page(server.url)
+        assert demo.status().startswith(BROWSER_LABEL.replace("fp32", "int8"))
         fetched = [url.rsplit("/", 1)[1] for _, url in demo.requests if url.endswith(".onnx")]
         assert sorted(fetched) == ["decoder.int8.onnx", "encoder.int8.onnx"]
         before = len(demo.requests)
@@ -422,7 +423,7 @@ def test_a_tampered_onnxruntime_web_fails_its_integrity_check(open_page, demo_ur
 
     demo = open_page(demo_url, engine=None, before=lambda page: page.route(f"**/{ORT_WEB['module']['file']}", tamper))
     demo.page.wait_for_selector("[data-browser=failed]", timeout=WAIT_S * 1000)
-    assert "do not match the pinned sha384-" in demo.status()
+    assert f"{ORT_WEB['module']['file']} has sha384" in demo.status() and "not the pinned" in demo.status()
     _works_through_the_server(demo, vae)
 
 
@@ -555,3 +556,89 @@ def test_the_static_site_runs_the_whole_demo_with_no_request_outside_its_origin(
         assert {
             urlsplit(address).netloc for _, address in demo.requests if not address.startswith(("data:", "blob:"))
         } == {origin}
+
+
+def throttle(page, bytes_per_s: float, latency_ms: float) -> None:
+    """Chromium's network throttling on ``page`` (a CDP session), with its HTTP cache off."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    conditions = {"offline": False, "latency": latency_ms, "downloadThroughput": bytes_per_s, "uploadThroughput": -1}
+    cdp.send("Network.emulateNetworkConditions", conditions)
+
+
+@pytest.fixture(scope="module")
+def compressed_site(vae, ort_dist, tmp_path_factory):
+    """The static site with its precompressed copies (written once: brotli takes its time), as a host serves it."""
+    site = tmp_path_factory.mktemp("compressed") / "site"
+    write_site(site, vae, ort_dist)
+    return site
+
+
+def test_on_a_slow_link_the_status_line_shows_the_download_with_its_size(open_page, compressed_site):
+    with static_server(compressed_site) as url:
+        demo = open_page(url, engine=None, before=lambda page: throttle(page, 4e6, 20))
+        demo.page.wait_for_function(
+            "() => /loading the model in this browser: \\d+\\.\\d of \\d+\\.\\d MB/.test("
+            "document.querySelector('.status').textContent)",
+            timeout=1000,  # the sizes are in the page's configuration: they show before the first byte comes
+        )
+        assert demo.page.get_attribute("[data-browser]", "data-browser") == "loading"
+        assert demo.page.is_visible("progress.download")
+        received = lambda: demo.page.eval_on_selector("progress.download", "bar => [bar.value, bar.max]")  # noqa: E731
+        first = received()
+        eventually(lambda: received()[0] > first[0], "more bytes on the progress bar as they stream in")
+        demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
+        assert not demo.page.is_visible("progress.download")
+        assert demo.status().startswith(BROWSER_LABEL)
+
+
+def test_on_a_slow_link_the_sliders_decode_in_the_browser_before_the_encoder_arrives(open_page, vae, compressed_site):
+    encoder = vae.manifest["graphs"][vae.precision]["encoder"]["file"]
+    held = []  # the encoder's request, held until the test lets it through
+
+    def prepare(page):
+        throttle(page, 4e6, 20)
+        page.route(f"**/{encoder}", lambda route: held.append(route))
+
+    with static_server(compressed_site) as url:
+        demo = open_page(url, engine=None, before=prepare)
+        demo.page.wait_for_selector("[data-engine=browser][data-browser=loading]", timeout=WAIT_S * 1000)
+        assert "loading the model in this browser:" in demo.status()
+        drag_slider(demo, 1, [0.5, 0.7, 0.3])
+        eventually(lambda: shows_its_sliders(demo, vae), "the dragged slider's digit from the browser's decoder")
+        previous = demo.slider_values()
+        demo.click_tile(2)
+        eventually(lambda: demo.slider_values() != previous and shows_its_sliders(demo, vae), "a tile sample")
+        demo.draw(seven_stroke(10))
+        eventually(lambda: "the encoder is still loading in this browser" in demo.status(), "the pad saying so")
+        assert demo.seen_pixels() is None
+        eventually(lambda: held, "the encoder's request")
+        held[0].continue_()
+        demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
+        demo.draw(seven_stroke(10))
+        eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, once it is in")
+
+
+def test_until_the_encoder_is_in_a_stroke_runs_on_the_server_and_the_sliders_in_the_browser(open_page, demo_url, vae):
+    encoder = vae.manifest["graphs"][vae.precision]["encoder"]["file"]
+    held = []  # the encoder's request, held until the test lets it through
+    demo = open_page(
+        demo_url, engine=None, before=lambda page: page.route(f"**/{encoder}", lambda route: held.append(route))
+    )
+    demo.page.wait_for_selector("[data-engine=browser][data-browser=loading]", timeout=WAIT_S * 1000)
+    before = len(demo.requests)
+    drag_slider(demo, 1, [0.5, 0.7, 0.3])
+    eventually(lambda: shows_its_sliders(demo, vae), "the dragged slider's digit from the browser's decoder")
+    assert demo.server_calls(before) == 0
+    demo.draw(seven_stroke(10))
+    eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, on the server")
+    assert demo.server_calls(before) > 0
+    eventually(lambda: held, "the encoder's request")
+    held[0].continue_()
+    demo.page.wait_for_selector("[data-browser=ready]", timeout=WAIT_S * 1000)
+    demo.clear_pad()
+    before = len(demo.requests)
+    demo.draw(seven_stroke(10))
+    eventually(lambda: demo.seen_pixels() is not None and shows_its_sliders(demo, vae), "the stroke, in the browser")
+    assert demo.server_calls(before) == 0

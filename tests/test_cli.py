@@ -48,6 +48,13 @@ def test_help_never_imports_torch(argv):
     assert "usage: vaeport" in result.stdout
 
 
+def test_the_browser_downloads_int8_graphs_by_default_whatever_the_server_runs():
+    demo = build_parser().parse_args(["demo"])
+    assert (demo.precision, demo.browser_precision) == ("fp32", "int8")
+    assert build_parser().parse_args(["demo", "--browser-precision", "fp32"]).browser_precision == "fp32"
+    assert build_parser().parse_args(["web", "site"]).precision == "int8"
+
+
 def test_train_has_one_option_per_train_config_field():
     from vaeport.training.config import TrainConfig
 

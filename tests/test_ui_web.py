@@ -64,6 +64,12 @@ def test_the_assets_hold_the_page_and_the_verified_model_of_one_precision(vae, o
     for name in PAGE_FILES:
         assert (tmp_path / "int8" / "vaeport" / name).read_bytes() == (REPO / "ui" / "static" / name).read_bytes()
 
+    located = write_assets(tmp_path / "mixed", vae, browser=True, browser_precision="int8")  # an fp32 server
+    assert located["browser"]["precision"] == "int8"
+    assert located["browser"]["model"]["graphs"] == {name: len(data) for name, data in int8.graph_files.items()}
+    for name, data in int8.graph_files.items():
+        assert (tmp_path / "mixed" / "model" / name).read_bytes() == data
+
     cdn = write_assets(tmp_path / "cdn", vae, browser=True)
     assert cdn["browser"]["ort"]["base"] == ORT_WEB["cdn"] and not (tmp_path / "cdn" / "onnxruntime-web").exists()
     server_only = write_assets(tmp_path / "server", vae, browser=False)

@@ -90,18 +90,19 @@ def serve(
     browser: bool = True,
     ort_dist: Path | None = None,
     block: bool = True,
+    browser_precision: str | None = None,
 ) -> DemoServer:
     """Serve the demo on ``runtime`` until Ctrl+C; with ``block=False``, return while it runs in
     background threads, to be stopped with ``close()``.
 
     ``browser``: let the page run the model in the visitor's browser (the server stays the
-    fallback). ``ort_dist``: a checked local copy of onnxruntime-web's dist/ folder to serve,
+    fallback), on the graphs of ``browser_precision`` (None: the runtime's). ``ort_dist``: a checked local copy of onnxruntime-web's dist/ folder to serve,
     instead of the public CDN.
     """
     handlers = DemoHandlers(runtime)
     assets = Path(tempfile.mkdtemp(prefix="vaeport-page-"))
     try:
-        located = write_assets(assets, runtime, browser, ort_dist)
+        located = write_assets(assets, runtime, browser, ort_dist, browser_precision)
     except OSError as error:
         shutil.rmtree(assets, ignore_errors=True)
         raise DemoServerError(f"cannot write the page's files to {assets}: {error.strerror or error}") from None

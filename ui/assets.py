@@ -58,9 +58,12 @@ def check_ort_dist(folder) -> Path:
     return folder
 
 
-def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | None = None) -> dict:
+def write_assets(
+    folder: Path, runtime, browser: bool = True, ort_dist: Path | None = None, browser_precision: str | None = None
+) -> dict:
     """Write the page's files into ``folder`` and, when the model runs in the ``browser``, ``runtime``'s
-    model and (from ``ort_dist``, else the CDN at run time) onnxruntime-web.
+    model at ``browser_precision`` (None: the runtime's) and (from ``ort_dist``, else the CDN at run
+    time) onnxruntime-web.
 
     Returns the page's configuration of where things are, URLs relative to ``folder``: ``page``, the
     module that starts the demo, ``manifest``, and ``browser``, None when the model runs on the server only.
@@ -75,7 +78,9 @@ def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | N
     located = {"page": PAGE_FOLDER + PAGE_ENTRY, "manifest": MODEL_FOLDER + MANIFEST_FILE, "browser": None}
     if not browser:
         return located
-    for name, data in runtime.graph_files.items():
+    precision = browser_precision or runtime.precision
+    graphs = runtime.read_graphs(precision)
+    for name, data in graphs.items():
         (model / name).write_bytes(data)
     ort = {key: ORT_WEB[key] for key in ("version", "module", "wasm")}
     if ort_dist is None:
@@ -86,8 +91,12 @@ def write_assets(folder: Path, runtime, browser: bool = True, ort_dist: Path | N
             shutil.copyfile(Path(ort_dist) / ORT_WEB[part]["file"], folder / ORT_FOLDER / ORT_WEB[part]["file"])
         ort["base"] = ORT_FOLDER
     located["browser"] = {
-        "precision": runtime.precision,
-        "model": {"folder": MODEL_FOLDER, "manifest": MANIFEST_FILE},
+        "precision": precision,
+        "model": {
+            "folder": MODEL_FOLDER,
+            "manifest": MANIFEST_FILE,
+            "graphs": {name: len(data) for name, data in graphs.items()},
+        },
         "ort": ort,
     }
     return located

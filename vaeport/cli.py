@@ -267,9 +267,9 @@ def _port(text: str) -> int:
     return value
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_model_arguments(parser: argparse.ArgumentParser, precision: str = PRECISIONS[0], what: str = "to run") -> None:
     parser.add_argument(
-        "--precision", choices=PRECISIONS, default=PRECISIONS[0], help="graphs to run (default: %(default)s)"
+        "--precision", choices=PRECISIONS, default=precision, help=f"graphs {what} (default: %(default)s)"
     )
     parser.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped model)")
     parser.add_argument(
@@ -300,7 +300,14 @@ def _add_demo(sub) -> None:
         default="auto",
         help='"auto", "cpu", "cuda" or "cuda:N" for the server\'s runtime (default: %(default)s)',
     )
-    _add_model_arguments(p)
+    _add_model_arguments(p, what="the server runs")
+    p.add_argument(
+        "--browser-precision",
+        choices=PRECISIONS,
+        default="int8",
+        help="graphs the visitor's browser downloads and runs (default: %(default)s: a third of fp32's bytes, "
+        "0.04 nats worse, the same numbers on every CPU)",
+    )
     p.add_argument("--server-only", action="store_true", help="run the model on this server only, never in the browser")
     p.add_argument(
         "--threads",
@@ -319,7 +326,15 @@ def _run_demo(args) -> None:
 
     ort_dist = check_ort_dist(args.ort_web) if args.ort_web else None
     vae = VAERuntime.load(args.model_dir, device=args.device, precision=args.precision, threads=args.threads)
-    serve(vae, host=args.host, port=args.port, share=args.share, browser=not args.server_only, ort_dist=ort_dist)
+    serve(
+        vae,
+        host=args.host,
+        port=args.port,
+        share=args.share,
+        browser=not args.server_only,
+        ort_dist=ort_dist,
+        browser_precision=args.browser_precision,
+    )
 
 
 def _add_web(sub) -> None:
@@ -331,7 +346,7 @@ def _add_web(sub) -> None:
         "(GitHub Pages, python -m http.server). OUT is replaced only once the site is complete.",
     )
     p.add_argument("out", type=Path, help="folder to (re)place with the site")
-    _add_model_arguments(p)
+    _add_model_arguments(p, "int8", "the browser downloads and runs")
     p.add_argument(
         "--no-compress",
         action="store_true",

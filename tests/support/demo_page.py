@@ -12,7 +12,8 @@ class DemoUnderTest(DemoDriver):
 
     @classmethod
     def open(cls, context, url: str, engine: str | None = "browser", timeout_s: float = 60, before=None):
-        """Open ``url`` and wait until the page is built and, unless ``engine`` is None, runs on that engine."""
+        """Open ``url`` and wait until the page is built and, unless ``engine`` is None, runs on that engine
+        (the browser engine with both graphs in)."""
         demo = super().open(context, url, timeout_s=timeout_s, before=before)
         if engine is not None:
             demo.page.wait_for_function(
@@ -20,6 +21,8 @@ class DemoUnderTest(DemoDriver):
                 arg=engine,
                 timeout=timeout_s * 1000,
             )
+        if engine == "browser":
+            demo.page.wait_for_selector("[data-browser=ready]", timeout=timeout_s * 1000)
         return demo
 
     def slider_values(self) -> list[float]:

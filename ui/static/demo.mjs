@@ -20,12 +20,12 @@
 import {element, fromBase64} from './dom.mjs';
 import {createDigit} from './digit.mjs';
 import {EngineChoice} from './engine-choice.mjs';
-import {ServerEngine, fetchBytes, loadBrowserEngine} from './engines.mjs';
+import {ServerEngine, loadBrowserEngine} from './engines.mjs';
 import {createMap} from './map.mjs';
 import {createMorph} from './morph.mjs';
 import {createPad} from './pad.mjs';
 import {createReadout} from './readout.mjs';
-import {checkManifest, createRandom} from './runtime.mjs';
+import {checkManifest, createRandom, fetchStreamed} from './runtime.mjs';
 import {Scheduler} from './scheduler.mjs';
 import {createSliders, sliderGrid} from './sliders.mjs';
 import {createStatus} from './status.mjs';
@@ -63,7 +63,7 @@ class DemoPage {
     this.build();
     const {initial} = config;
     this.showLatent({...initial, pixels: fromBase64(initial.pixels)}, null, `Example ${initial.digit}'s test digit, at its mu`);
-    const manifest = fetchBytes(new URL(config.manifest, this.assets));
+    const manifest = fetchStreamed(new URL(config.manifest, this.assets));
     this.loadMap(manifest);
     this.startEngine(manifest);
   }
@@ -135,19 +135,25 @@ class DemoPage {
     }
   }
 
-  /** Load the browser engine (when the page has one) and, once it runs, show the sliders' digit from it. */
-  async startEngine(manifest) {
+  /** Load the browser engine, when the page has one. */
+  startEngine(manifest) {
     const {browser, sliders, decimals} = this.config;
     const options = {toSliders: sliderGrid(sliders, decimals), manifest};
-    await this.engines.startBrowser(browser && (() => loadBrowserEngine(browser, this.assets, options)));
-    if (this.engines.browser === 'ready') this.scheduler.want('slide', this.slideJob(false));
+    this.engines.startBrowser(
+      browser &&
+        ((onProgress, onDecoder) => loadBrowserEngine(browser, this.assets, {...options, onProgress, onDecoder})),
+    );
   }
 
+  /** Show which engine runs and, when the browser engine has just started to, the sliders' digit from it. */
   engineChanged() {
-    this.root.dataset.engine = this.engines.engine?.kind ?? 'none';
+    const kind = this.engines.engine?.kind ?? 'none';
+    const arrived = kind === 'browser' && this.root.dataset.engine !== 'browser';
+    this.root.dataset.engine = kind;
     this.root.dataset.browser = this.engines.browser;
     this.showStatus();
     this.scheduler.setReady(Boolean(this.engines.engine));
+    if (arrived) this.scheduler.want('slide', this.slideJob(false));
   }
 
   /** The visitor set the sliders by hand (a slider, the map): the marker follows, their digit is due. */
@@ -174,7 +180,7 @@ class DemoPage {
     return {
       run: () => {
         const [drawing, noise] = [this.pad.read(), this.noise];
-        return this.engines.run((engine) => engine.draw(drawing, noise));
+        return this.engines.run((engine) => engine.draw(drawing, noise), 'encoder');
       },
       show: ([result, engine]) => {
         this.pad.showSeen(result.empty ? null : result.seen);
@@ -244,7 +250,7 @@ class DemoPage {
   }
 
   showStatus() {
-    const {engine, note} = this.engines;
-    this.status.show({engine, ms: this.last?.engine === engine ? this.last.ms : null, note, error: this.error});
+    const {engine, note, progress} = this.engines;
+    this.status.show({engine, ms: this.last?.engine === engine ? this.last.ms : null, note, error: this.error, progress});
   }
 }

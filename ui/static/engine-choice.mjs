@@ -1,19 +1,25 @@
 // Which engine runs the model for the page, and the move to the server when the browser engine fails.
 //
 // The page starts on the server (when it has one) while the browser engine loads, moves to the
-// browser once it is ready, and goes back to the server for good, saying why, if the browser engine
+// browser once its decoder is in (the pad's strokes, which need the encoder, stay on the server until
+// that is in too; a static site's pad says that it is still loading), and goes back to the server for good, saying why, if the browser engine
 // cannot start or fails at run time; the call that failed is made again on the server, so the
 // visitor's action is not lost. A static site has no server: there the page waits for the browser
 // engine, and says so when it cannot start.
 
 import {VisitorError} from './engines.mjs';
+import {progressText} from './progress.mjs';
+
+const LOADING = 'loading the model in this browser';
 
 export class EngineChoice {
   /** ``engine``: the one that runs the model now, or null; ``browser``: off, loading, ready or failed;
-   * ``note``: why the page is not running where it would. */
+   * ``note``: why the page is not running where it would; ``progress``: the browser engine's downloads,
+   * ``{received, total}`` bytes, while it loads, else null. */
   engine = null;
   browser = 'off';
   note = '';
+  progress = null;
 
   /** ``server``: the server engine or null; ``changed()`` is called after every change of the above. */
   constructor(server, changed) {
@@ -21,27 +27,42 @@ export class EngineChoice {
     this.changed = changed;
   }
 
-  /** Load the browser engine with ``load()`` (null: in-browser inference is off) and move to it. */
+  /** Load the browser engine with ``load(onProgress, onDecoder)`` (null: in-browser inference is off),
+   * which reports its downloads' ``{received, total}`` to ``onProgress``, hands over the engine to
+   * ``onDecoder`` once its decoder is in, and resolves once its encoder is in too; move to it. */
   async startBrowser(load) {
     if (!load) {
       this.#set(this.server, 'off', 'in-browser inference is off');
       return;
     }
-    this.#set(this.server, 'loading', 'loading the model in this browser…');
+    this.#set(this.server, 'loading', `${LOADING}…`);
     let engine;
     try {
-      engine = await load();
+      engine = await load((progress) => {
+        if (this.browser !== 'loading') return; // a download that goes on after another one failed
+        this.progress = progress;
+        this.#set(this.engine, 'loading', `${LOADING}: ${progressText(progress)}`);
+      }, (decoding) => this.#set(decoding, 'loading', this.note));
     } catch (error) {
       this.#giveUp(`the browser engine could not start: ${error.message}`, error);
       return;
     }
+    this.progress = null;
     this.#set(engine, 'ready', '');
   }
 
-  /** ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server. */
-  async run(work) {
-    const engine = this.engine;
+  /**
+   * ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server.
+   * Work that ``needs`` a graph the browser engine does not have yet runs on the server; with no
+   * server, it is refused with a VisitorError that says so.
+   */
+  async run(work, needs = null) {
+    let engine = this.engine;
     if (!engine) throw new Error('no engine can run the model');
+    if (needs && engine.kind === 'browser' && !engine.has(needs)) {
+      if (!this.server) throw new VisitorError(`the ${needs} is still loading in this browser: try again once it is in`);
+      engine = this.server;
+    }
     try {
       return [await work(engine), engine];
     } catch (error) {
@@ -54,6 +75,7 @@ export class EngineChoice {
 
   #giveUp(reason, error) {
     console.error(`vaeport: ${reason}`, error);
+    this.progress = null;
     this.#set(this.server, 'failed', this.server ? reason : `${reason}; this page needs the model in the browser`);
   }
 

@@ -17,7 +17,8 @@
 // bytes of what the encoder saw. A drawing with no ink answers ``{empty: true}``. ``morph`` answers
 // ``{frames}``, the grey bytes of each frame.
 
-import {EmptyDrawingError, createRandom, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
+import {Downloads} from './progress.mjs';
+import {EmptyDrawingError, createRandom, fetchStreamed, interpolate, loadModel, samplePosterior, setUpWasm} from './runtime.mjs';
 import {fromBase64, toBase64, toBytes} from './dom.mjs';
 
 /** An error the server answered with (``{error}``): the visitor's to see, never a reason to switch engines. */
@@ -38,22 +39,35 @@ export class BrowserEngine {
     this.model = model;
     this.toSliders = toSliders;
     this.random = createRandom();
-    this.label = `in this browser: onnxruntime-web ${version} (wasm)`;
+    this.label = `in this browser: onnxruntime-web ${version} (wasm, ${model.precision})`;
   }
 
-  /** ``z`` on the sliders and its digit; the figures of ``image`` at ``at`` (by default the values), else log p. */
-  async decode(z, image = null, at = null) {
+  /** Whether ``role``'s graph ("encoder" or "decoder") is in: the decoder comes first, the encoder after. */
+  has(role) {
+    return this.model.has(role);
+  }
+
+  /**
+   * ``z`` on the sliders and its digit; the figures of ``image``, whose posterior is ``posterior``
+   * (``{mu, logvar}``), at ``at`` (by default the values), else log p.
+   */
+  async decode(z, {image = null, posterior = null, at = null} = {}) {
     const values = this.toSliders(z);
     const started = performance.now();
     const pixels = toBytes(await this.model.decode(values));
     const ms = performance.now() - started;
-    return {values, pixels, ms, figures: await this.figures(Float32Array.from(at ?? values), image)};
+    const figures = image ? await this.model.elbo(image, Float32Array.from(at ?? values), posterior) : null;
+    return {
+      values,
+      pixels,
+      ms,
+      figures: figures ? Object.fromEntries(ELBO_FIGURES.map((name) => [name, figures[name]])) : this.logPrior(values),
+    };
   }
 
-  async figures(z, image) {
-    if (!image) return {log_pz: this.model.prior.logProb(z), z};
-    const figures = await this.model.elbo(image, z);
-    return Object.fromEntries(ELBO_FIGURES.map((name) => [name, figures[name]]));
+  logPrior(values) {
+    const z = Float32Array.from(values);
+    return {log_pz: this.model.prior.logProb(z), z};
   }
 
   /** A drawing and the stroke's standard normal ``noise``: its figures are taken at z = mu + sigma * noise. */
@@ -67,13 +81,16 @@ export class BrowserEngine {
     }
     const {mu, logvar} = await this.model.encode(seen);
     const z = Float32Array.from(mu, (m, j) => m + Math.exp(0.5 * logvar[j]) * noise[j]);
-    return {...(await this.decode(mu, seen, z)), mu, logvar, seen: toBytes(seen)};
+    return {...(await this.decode(mu, {image: seen, posterior: {mu, logvar}, at: z})), mu, logvar, seen: toBytes(seen)};
   }
 
+  /** A sample of example ``digit``'s posterior, with its test digit's figures: the manifest holds that
+   * digit and its posterior, so the decoder alone answers. */
   async sample(digit) {
     const {mu, logvar, pixels} = this.example(digit);
     const image = Float32Array.from(fromBase64(pixels), (byte) => byte / 255);
-    return {...(await this.decode(samplePosterior(mu, logvar, this.random), image)), mu, logvar};
+    const z = samplePosterior(mu, logvar, this.random);
+    return {...(await this.decode(z, {image, posterior: {mu, logvar}})), mu, logvar};
   }
 
   async prior() {
@@ -136,30 +153,18 @@ export class ServerEngine {
   }
 }
 
-/** The bytes at ``url``, checked against ``integrity`` when given; an Error that says why not. */
-export async function fetchBytes(url, integrity) {
-  let response;
-  try {
-    response = await fetch(url, integrity ? {integrity} : {});
-  } catch {
-    const why = integrity ? `unreachable, or its bytes do not match the pinned ${integrity.slice(0, 14)}…` : 'unreachable';
-    throw new Error(`could not fetch ${url} (${why})`);
-  }
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 /**
- * onnxruntime-web's wasm build: the module and its .wasm fetched with their pinned Subresource
- * Integrity, the module imported from those checked bytes, the wasm handed over as bytes, so
- * nothing unchecked runs.
+ * onnxruntime-web's wasm build: the module and its .wasm streamed in (``downloads`` counts their bytes)
+ * and checked against their pinned Subresource Integrity, the module imported from those checked
+ * bytes, the wasm handed over as bytes, so nothing unchecked runs.
  */
-async function loadOnnxruntimeWeb({base, module, wasm}) {
+async function loadOnnxruntimeWeb({base, module, wasm}, downloads) {
   if (typeof WebAssembly !== 'object') throw new Error('this browser has no WebAssembly');
-  const [code, binary] = await Promise.all([
-    fetchBytes(new URL(module.file, base), module.integrity),
-    fetchBytes(new URL(wasm.file, base), wasm.integrity),
-  ]);
+  const [code, binary] = await Promise.all(
+    Object.entries({module, wasm}).map(([part, {file, integrity}]) =>
+      fetchStreamed(new URL(file, base), {integrity, onProgress: downloads.track(part)}),
+    ),
+  );
   const url = URL.createObjectURL(new Blob([code], {type: 'text/javascript'}));
   let ort;
   try {
@@ -173,16 +178,30 @@ async function loadOnnxruntimeWeb({base, module, wasm}) {
 /**
  * The browser engine on the model that ``write_assets`` (ui/assets.py) laid out under the URL
  * ``assets``, with the page's ``options`` (see BrowserEngine) and ``manifest``, the manifest's bytes
- * when the page fetched them already (a promise); the browser benchmark loads it this way too, to
- * time single calls.
+ * when the page fetched them already (a promise). ``onProgress({received, total})`` follows the
+ * downloads (progress.mjs) from before the first byte, against the sizes of onnxruntime-web's files and
+ * of the graphs (``model.graphs``: ``{file: bytes}``).
+ *
+ * onnxruntime-web and the decoder come first: ``onDecoder(engine)`` hands over the engine as soon as
+ * they are in, for everything but the pad; the encoder comes next, and the promise resolves to the
+ * same engine once it is in too. The browser benchmark loads it this way too, to time single calls.
  */
-export async function loadBrowserEngine({model, precision, ort: ortConfig}, assets, {manifest, ...options} = {}) {
-  const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)});
+export async function loadBrowserEngine(
+  {model, precision, ort: ortConfig},
+  assets,
+  {manifest, onProgress = () => {}, onDecoder = () => {}, ...options} = {},
+) {
+  const downloads = new Downloads({module: ortConfig.module.bytes, wasm: ortConfig.wasm.bytes, ...model.graphs}, onProgress);
+  onProgress(downloads.progress());
+  const ort = await loadOnnxruntimeWeb({...ortConfig, base: new URL(ortConfig.base, assets)}, downloads);
   const folder = new URL(model.folder, assets);
-  const loaded = await loadModel(ort, {
-    read: (name) => (name === model.manifest && manifest) || fetchBytes(new URL(name, folder)),
-    manifestFile: model.manifest,
-    precision,
-  });
-  return new BrowserEngine(loaded, ort.env.versions.web, options);
+  const read = (name) =>
+    name === model.manifest
+      ? (manifest ?? fetchStreamed(new URL(name, folder)))
+      : fetchStreamed(new URL(name, folder), {onProgress: downloads.track(name)});
+  const loaded = await loadModel(ort, {read, manifestFile: model.manifest, precision, roles: ['decoder']});
+  const engine = new BrowserEngine(loaded, ort.env.versions.web, options);
+  onDecoder(engine);
+  await loaded.loadGraph('encoder', read);
+  return engine;
 }

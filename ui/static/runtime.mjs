@@ -411,9 +411,11 @@ export class VaeModel {
    * (the decoded probabilities' binary cross-entropy against the image), ``kl`` (log q(z|x) - log p(z),
    * analytic for the standard normal prior), ``neg_elbo`` (their sum) and ``log_pz`` (log p(z) under
    * the prior); with the ``mu`` and ``logvar`` of the image and ``z`` as the decoder took it (float32).
+   * ``posterior``, the image's ``{mu, logvar}`` when the caller has them (an encode's, or a manifest
+   * example's), saves the encode: with it the decoder alone is needed.
    */
-  async elbo(image, z) {
-    const {mu, logvar} = await this.encode(image);
+  async elbo(image, z, posterior = null) {
+    const {mu, logvar} = posterior ?? (await this.encode(image));
     const at = toFloat32(z, this.latentDim, `z (one latent vector of ${this.latentDim} values)`);
     const probabilities = await this.decode(at);
     let bce = 0;

@@ -58,3 +58,15 @@ for (const [prior, folder] of [['the mixture prior', SHIPPED_MODEL], ['the stand
     });
   });
 }
+
+test('given the posterior, the figures need only the decoder and equal those that encode', async () => {
+  const model = await loadModel(ort, {read: folderReader(SHIPPED_MODEL)});
+  const decoderOnly = await loadModel(ort, {read: folderReader(SHIPPED_MODEL), roles: ['decoder']});
+  const image = Float32Array.from(mnistTestDigits(1)[0], (byte) => byte / 255);
+  const posterior = await model.encode(image);
+  const z = samplePosterior(posterior.mu, posterior.logvar, createRandom(3));
+  const given = await decoderOnly.elbo(image, z, posterior);
+  const encoded = await model.elbo(image, z);
+  for (const name of FIGURES) assert.equal(given[name], encoded[name], name);
+  await assert.rejects(decoderOnly.elbo(image, z), /the encoder is not loaded yet/);
+});

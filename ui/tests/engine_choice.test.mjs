@@ -31,8 +31,69 @@ test('the page runs on the server while the browser engine loads, then on the br
   loaded(engine('browser'));
   await starting;
   assert.deepEqual(changes, [['server', 'loading'], ['browser', 'ready']]);
-  assert.equal(engines.note, '');
+  assert.deepEqual([engines.note, engines.progress], ['', null]);
   assert.equal((await engines.run((e) => e.decode([2])))[0].from, 'browser');
+});
+
+test('while the browser engine downloads, the note and the progress say how far it got', async (t) => {
+  const {engines} = choice(t, null);
+  let report, loaded;
+  const starting = engines.startBrowser((onProgress) => {
+    report = onProgress;
+    return new Promise((resolve) => (loaded = resolve));
+  });
+  report({received: 2_100_000, total: 4_600_000});
+  assert.deepEqual([engines.engine, engines.browser], [null, 'loading']);
+  assert.equal(engines.note, 'loading the model in this browser: 2.1 of 4.6 MB');
+  assert.deepEqual(engines.progress, {received: 2_100_000, total: 4_600_000});
+  loaded(engine('browser'));
+  await starting;
+  assert.deepEqual([engines.engine.kind, engines.note, engines.progress], ['browser', '', null]);
+});
+
+/** A fake browser engine whose graphs are ``loaded`` (a set of roles), the decoder first. */
+function staged(loaded) {
+  return {...engine('browser'), has: (role) => loaded.has(role), draw: async () => ({from: 'browser'})};
+}
+
+test('the sliders move to the browser once its decoder is in; strokes stay on the server until the encoder is', async (t) => {
+  const server = {...engine('server'), draw: async () => ({from: 'server'})};
+  const {engines, changes} = choice(t, server);
+  const loaded = new Set();
+  const browser = staged(loaded);
+  let finish;
+  const starting = engines.startBrowser((onProgress, onDecoder) => {
+    loaded.add('decoder');
+    onDecoder(browser);
+    return new Promise((resolve) => (finish = resolve));
+  });
+  assert.deepEqual(changes, [['server', 'loading'], ['browser', 'loading']]);
+  assert.equal((await engines.run((e) => e.decode([1])))[0].from, 'browser');
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'server'}, server]);
+  loaded.add('encoder');
+  finish(browser);
+  await starting;
+  assert.deepEqual(changes.at(-1), ['browser', 'ready']);
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'browser'}, browser]);
+});
+
+test('with no server, a stroke before the encoder is in is refused as still loading, and works once it is in', async (t) => {
+  const {engines} = choice(t, null);
+  const loaded = new Set(['decoder']);
+  const browser = staged(loaded);
+  let finish;
+  const starting = engines.startBrowser((onProgress, onDecoder) => {
+    onDecoder(browser);
+    return new Promise((resolve) => (finish = resolve));
+  });
+  assert.equal((await engines.run((e) => e.decode([1])))[0].from, 'browser');
+  await assert.rejects(engines.run((e) => e.draw(), 'encoder'), (error) =>
+    error instanceof VisitorError && error.message === 'the encoder is still loading in this browser: try again once it is in');
+  assert.equal(engines.engine, browser); // not a failure: the browser engine stays
+  loaded.add('encoder');
+  finish(browser);
+  await starting;
+  assert.deepEqual(await engines.run((e) => e.draw(), 'encoder'), [{from: 'browser'}, browser]);
 });
 
 test('a browser engine that cannot start leaves the page on the server, saying why', async (t) => {
@@ -43,6 +104,18 @@ test('a browser engine that cannot start leaves the page on the server, saying w
   assert.deepEqual([engines.engine.kind, engines.browser], ['server', 'failed']);
   assert.equal(engines.note, 'the browser engine could not start: could not fetch ort.wasm.bundle.min.mjs');
   assert.equal(logged.mock.callCount(), 1); // the console hears of it too
+});
+
+test('a download that goes on after another one failed does not bring the loading note back', async (t) => {
+  const {engines} = choice(t, engine('server'));
+  let report;
+  await engines.startBrowser(async (onProgress) => {
+    report = onProgress;
+    throw new Error('ort.wasm.bundle.min.mjs has sha384 X, not the pinned Y');
+  });
+  report({received: 14_000_000, total: 18_700_000}); // the .wasm still streaming in
+  assert.deepEqual([engines.engine.kind, engines.browser, engines.progress], ['server', 'failed', null]);
+  assert.match(engines.note, /could not start: ort.wasm.bundle.min.mjs has sha384 X/);
 });
 
 test('a browser engine that fails at run time hands the same call to the server, for good', async (t) => {
