@@ -94,6 +94,16 @@ def static_server(folder: Path):
         yield url
 
 
+def throttle(page, bytes_per_s: float, latency_ms: float) -> None:
+    """Chromium's network throttling on ``page`` (a Playwright page, through a CDP session): downloads at
+    ``bytes_per_s``, ``latency_ms`` added to every round trip, and the HTTP cache off, as on a first visit."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    conditions = {"offline": False, "latency": latency_ms, "downloadThroughput": bytes_per_s, "uploadThroughput": -1}
+    cdp.send("Network.emulateNetworkConditions", conditions)
+
+
 @contextlib.contextmanager
 def chromium(executable: Path = CHROMIUM):
     """A fresh headless Chromium with a throwaway profile, as a Playwright browser context."""
