@@ -18,7 +18,7 @@ from vaeport.benchmarks.browser.pages import (
     call_probe,
     wait_for_probe,
 )
-from vaeport.benchmarks.harness import seven_stroke, static_server, throttle
+from vaeport.benchmarks.harness import cache_off, seven_stroke, static_server, throttle
 from vaeport.contract import DIGITS
 from vaeport.runtime import VAERuntime
 from vaeport.ui.assets import ORT_WEB, manifest_text, write_assets
@@ -235,21 +235,26 @@ def measure_map_bytes(precision: str) -> dict:
     return {"raw": raw - raw_without, "gzip": gzipped - gzipped_without, "manifest_raw": raw, "manifest_gzip": gzipped}
 
 
+def _load(context, url: str, prepare):
+    """A new page of ``context``, set up by ``prepare(page)`` (its network), at ``url`` with the probe, once its
+    browser engine is ready: the page, still open, and the probe's times."""
+    page = context.new_page()
+    prepare(page)
+    add_probe(page)
+    page.goto(url)
+    wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
+    times = call_probe(page, "times")
+    if times["ready"] is None:
+        raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
+    return page, times
+
+
 def measure_engine_start(context, url: str, loads: int) -> dict:
     """Fresh page loads with the HTTP cache off: milliseconds from navigation start until the
     page was built (it runs on the server meanwhile) and until the browser engine was ready."""
     built, ready = [], []
     for _ in tqdm(range(loads), desc="page loads", leave=False):
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        add_probe(page)
-        page.goto(url)
-        wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
-        times = call_probe(page, "times")
-        if times["ready"] is None:
-            raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
+        page, times = _load(context, url, cache_off)
         built.append(times["built"])
         ready.append(times["ready"])
         page.close()
@@ -310,15 +315,8 @@ def measure_first_load(context, ort_dist: Path, precision: str) -> dict:
         site = Path(folder) / "site"
         write_site(site, runtime, ort_dist)
         with static_server(site) as url:
-            for name, bytes_per_s, latency_ms in tqdm(FIRST_LOAD_LINKS, desc="first loads", leave=False):
-                page = context.new_page()
-                throttle(page, bytes_per_s, latency_ms)
-                add_probe(page)
-                page.goto(url)
-                wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
-                times = call_probe(page, "times")
-                if times["ready"] is None:
-                    raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
+            for name, *link in tqdm(FIRST_LOAD_LINKS, desc="first loads", leave=False):
+                page, times = _load(context, url, lambda page, link=link: throttle(page, *link))
                 links[name] = {
                     "progress_ms": times["progress"],
                     "sliders_ms": times["sliders"],
