@@ -94,6 +94,22 @@ def static_server(folder: Path):
         yield url
 
 
+def cache_off(page):
+    """A CDP session on ``page`` (a Playwright page) with its HTTP cache off, as on a first visit."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    return cdp
+
+
+def throttle(page, bytes_per_s: float, latency_ms: float) -> None:
+    """Chromium's network throttling on ``page``: downloads at ``bytes_per_s``, ``latency_ms`` added to
+    every round trip, and the HTTP cache off, as on a first visit over a slow link."""
+    cdp = cache_off(page)
+    conditions = {"offline": False, "latency": latency_ms, "downloadThroughput": bytes_per_s, "uploadThroughput": -1}
+    cdp.send("Network.emulateNetworkConditions", conditions)
+
+
 @contextlib.contextmanager
 def chromium(executable: Path = CHROMIUM):
     """A fresh headless Chromium with a throwaway profile, as a Playwright browser context."""

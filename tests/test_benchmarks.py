@@ -651,6 +651,11 @@ def test_a_short_browser_benchmark_measures_both_engines_end_to_end(ort_dist, tm
     assert {part: results["engines"]["browser"][part]["server_calls"] for part in parts} == dict.fromkeys(parts, 0)
     assert results["engines"]["server"]["slider"]["server_calls"] >= 3
     assert 0 < results["engine_start"]["built_ms"]["median"] < results["engine_start"]["ready_ms"]["median"]
+    first = results["first_load"]
+    assert first["precision"] == "int8" and len(first["links"]) == 2
+    for visit in first["links"].values():
+        assert 0 < visit["progress_ms"] < visit["sliders_ms"] < visit["pad_ms"]
+        assert 1e6 < visit["bytes"] < 10e6  # the compressed copies, not the 14 MB of the raw wasm
     calls = results["calls"]
     assert results["precision"] == calls["precision"] == "int8"  # what the page's engine ran, as asked
     for runtime in ("wasm_ms", "python_ms"):

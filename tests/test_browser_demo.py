@@ -17,7 +17,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from support.demo_page import DemoUnderTest
-from vaeport.benchmarks.harness import CHROMIUM, chromium, free_port, seven_stroke, static_server
+from vaeport.benchmarks.harness import CHROMIUM, chromium, free_port, seven_stroke, static_server, throttle
 from vaeport.runtime import VAERuntime, preprocess_drawing
 from vaeport.runtime.manifest import example_pixels
 from vaeport.ui.app import serve
@@ -556,15 +556,6 @@ def test_the_static_site_runs_the_whole_demo_with_no_request_outside_its_origin(
         assert {
             urlsplit(address).netloc for _, address in demo.requests if not address.startswith(("data:", "blob:"))
         } == {origin}
-
-
-def throttle(page, bytes_per_s: float, latency_ms: float) -> None:
-    """Chromium's network throttling on ``page`` (a CDP session), with its HTTP cache off."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    conditions = {"offline": False, "latency": latency_ms, "downloadThroughput": bytes_per_s, "uploadThroughput": -1}
-    cdp.send("Network.emulateNetworkConditions", conditions)
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,12 @@ And once: the bytes the latent map adds to the page (the manifest's ``map`` sect
 adds to the gzipped manifest); the time from navigation start until the browser engine is ready (``data-browser``
 turns ``ready``), over fresh page loads with the HTTP cache off; and one decode and one encode of
 the ``--precision`` graphs in the page's own browser engine (onnxruntime-web, wasm, one thread)
-beside onnxruntime in Python (``VAERuntime``, one thread).
+beside onnxruntime in Python (``VAERuntime``, one thread). And a first visit of the static site
+(``vaeport web --precision P``, with its compressed copies, served by ``static_host``, which sends
+them), through Chromium's throttling with the HTTP cache off, at 10 Mbit/s with a 40 ms round trip
+and at 50 Mbit/s with 20 ms: the time until the status line shows the download's size, until the
+sliders run in the browser (its decoder in) and until the pad does (its encoder in), and the bytes
+transferred.
 
 Targets on a 2-core machine: a median of at most 16.7 ms (one frame at 60 Hz) from slider input,
 and from a press on the map, to digit shown; at least 30 pad encodes a second; at most 4 ms for a

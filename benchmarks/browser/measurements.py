@@ -18,10 +18,11 @@ from vaeport.benchmarks.browser.pages import (
     call_probe,
     wait_for_probe,
 )
-from vaeport.benchmarks.harness import seven_stroke, static_server
+from vaeport.benchmarks.harness import cache_off, seven_stroke, static_server, throttle
 from vaeport.contract import DIGITS
 from vaeport.runtime import VAERuntime
 from vaeport.ui.assets import ORT_WEB, manifest_text, write_assets
+from vaeport.ui.web import write_site
 
 FRAME_MS = 1000 / 60
 WARM_UP_MOVES = 5  # untimed: they pay for first calls on both sides
@@ -29,6 +30,10 @@ SLIDER = 3  # the slider moved one step at a time
 DRAG_SLIDER = 5
 CALLS_PER_ROUND = 50
 QUIET_MS = 300  # the page counts as settled after this long without an input, paint or encode
+# a first visit's links: (name, bytes per second, added round-trip latency in ms)
+FIRST_LOAD_LINKS = (("10 Mbit/s, 40 ms", 10e6 / 8, 40), ("50 Mbit/s, 20 ms", 50e6 / 8, 20))
+TRANSFERRED = """() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+  .reduce((sum, entry) => sum + entry.transferSize, 0)"""
 
 
 def summarise_times(samples: list[float]) -> dict:
@@ -230,21 +235,26 @@ def measure_map_bytes(precision: str) -> dict:
     return {"raw": raw - raw_without, "gzip": gzipped - gzipped_without, "manifest_raw": raw, "manifest_gzip": gzipped}
 
 
+def _load(context, url: str, prepare):
+    """A new page of ``context``, set up by ``prepare(page)`` (its network), at ``url`` with the probe, once its
+    browser engine is ready: the page, still open, and the probe's times."""
+    page = context.new_page()
+    prepare(page)
+    add_probe(page)
+    page.goto(url)
+    wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
+    times = call_probe(page, "times")
+    if times["ready"] is None:
+        raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
+    return page, times
+
+
 def measure_engine_start(context, url: str, loads: int) -> dict:
     """Fresh page loads with the HTTP cache off: milliseconds from navigation start until the
     page was built (it runs on the server meanwhile) and until the browser engine was ready."""
     built, ready = [], []
     for _ in tqdm(range(loads), desc="page loads", leave=False):
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        add_probe(page)
-        page.goto(url)
-        wait_for_probe(page, "engineSettled", timeout_s=ENGINE_START_TIMEOUT_S)
-        times = call_probe(page, "times")
-        if times["ready"] is None:
-            raise RuntimeError(f"the browser engine did not start: {page.text_content('.status')}")
+        page, times = _load(context, url, cache_off)
         built.append(times["built"])
         ready.append(times["ready"])
         page.close()
@@ -291,3 +301,27 @@ def measure_calls(context, ort_dist: Path, precision: str, rounds: int) -> dict:
         "wasm_ms": {part: summarise_times(samples) for part, samples in wasm.items()},
         "python_ms": {part: summarise_times(samples) for part, samples in python.items()},
     }
+
+
+def measure_first_load(context, ort_dist: Path, precision: str) -> dict:
+    """A first visit of the static site (``vaeport web --precision precision --ort-web ort_dist``, with its
+    compressed copies, from ``static_host``, which sends them) over each of FIRST_LOAD_LINKS, through
+    Chromium's throttling with the HTTP cache off: milliseconds from navigation start until the status
+    line showed the download's size, until the sliders ran in the browser (its decoder in) and until the
+    pad did (its encoder in), and the bytes that came over the network."""
+    runtime = VAERuntime.load(device="cpu", precision=precision, threads=1)
+    links = {}
+    with tempfile.TemporaryDirectory(prefix="vaeport-site-") as folder:
+        site = Path(folder) / "site"
+        write_site(site, runtime, ort_dist)
+        with static_server(site) as url:
+            for name, *link in tqdm(FIRST_LOAD_LINKS, desc="first loads", leave=False):
+                page, times = _load(context, url, lambda page, link=link: throttle(page, *link))
+                links[name] = {
+                    "progress_ms": times["progress"],
+                    "sliders_ms": times["sliders"],
+                    "pad_ms": times["ready"],
+                    "bytes": page.evaluate(TRANSFERRED),
+                }
+                page.close()
+    return {"precision": precision, "links": links}

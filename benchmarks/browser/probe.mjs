@@ -18,7 +18,9 @@
 //   back right after the frame was drawn, makes the canvas raster it then);
 // - pad: the pointer going down and up on the pad, and the pointer moves in between;
 // - clicks: each click on an example tile, and ``set``: when the sliders' readouts next changed;
-// - built and ready: when the page's root appeared, and when it said its browser engine was ready;
+// - built, progress, sliders and ready: when the page's root appeared, when its status line first
+//   showed the browser engine's download with its size, when the browser engine first ran the page
+//   (its decoder in: the sliders live) and when it said the engine was ready (its encoder in too);
 // - last: the latest input, paint or encode, to tell when the page has settled.
 
 /** An empty record. */
@@ -31,6 +33,8 @@ export function newTimes() {
     clicks: [],
     pad: {down: [], up: [], moves: 0},
     built: null,
+    progress: null,
+    sliders: null,
     ready: null,
     last: 0,
   };
@@ -87,9 +91,12 @@ export function recorder(times, {clock, afterFrame, afterReadouts, flush}) {
       times.clicks.push(click);
       afterReadouts(() => (click.set = clock()));
     },
-    /** The page's root (or null, before it is built) changed its ``data-engine`` or ``data-browser``. */
-    root(element) {
+    /** The page's root (or null, before it is built) changed its ``data-engine`` or ``data-browser``, or
+     * its status line (``status``, its text) changed. */
+    root(element, status = '') {
       if (element && times.built === null) times.built = clock();
+      if (/ of [\d.]+ MB/.test(status) && times.progress === null) times.progress = clock();
+      if (element?.dataset.engine === 'browser' && times.sliders === null) times.sliders = clock();
       if (element?.dataset.browser === 'ready' && times.ready === null) times.ready = clock();
     },
   };
@@ -174,11 +181,17 @@ export function installProbe(window) {
   document.addEventListener('vaeport:map-drawn', record.mapDrawn);
   for (const name of ['pointerdown', 'pointermove', 'pointerup', 'click']) document.addEventListener(name, record[name], true);
   const root = () => document.querySelector('[data-engine]');
-  new window.MutationObserver(() => record.root(root())).observe(document, {
+  const status = () => document.querySelector('.status')?.textContent ?? '';
+  new window.MutationObserver(() => record.root(root(), status())).observe(document, {
     subtree: true,
     attributes: true,
     attributeFilter: ['data-engine', 'data-browser'],
   });
+  const statusLine = new window.MutationObserver(() => {
+    record.root(root(), status());
+    if (times.progress !== null || times.ready !== null) statusLine.disconnect();
+  });
+  statusLine.observe(document, {subtree: true, childList: true, characterData: true});
 
   let model = null;
   window.vaeportProbe = {

@@ -115,6 +115,13 @@ def print_summary(results: dict) -> None:
         f"browser engine ready: median {start['ready_ms']['median']:.0f} ms after navigation start (page built at "
         f"{start['built_ms']['median']:.0f} ms) over {start['ready_ms']['count']} loads with the HTTP cache off"
     )
+    first = results["first_load"]
+    print(f"a first visit of the {first['precision']} static site, compressed copies served, HTTP cache off:")
+    for link, load in first["links"].items():
+        print(
+            f"  {link}: size shown {load['progress_ms']:.0f} ms, sliders live {load['sliders_ms']:.0f} ms, "
+            f"pad live {load['pad_ms']:.0f} ms after navigation start; {load['bytes'] / 1e6:.2f} MB transferred"
+        )
     calls = results["calls"]
     print(
         f"one call, one digit, one thread, {calls['precision']} graphs (median of rounds of {calls['calls_per_round']} calls):"

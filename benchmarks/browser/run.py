@@ -8,6 +8,7 @@ from vaeport.benchmarks.browser.measurements import (
     measure_calls,
     measure_drag,
     measure_engine_start,
+    measure_first_load,
     measure_map_bytes,
     measure_map_presses,
     measure_slider_moves,
@@ -46,6 +47,7 @@ def run_browser_benchmark(
     both see the same machine."""
     with chromium() as context:
         start = measure_engine_start(context, url, loads)
+        first_load = measure_first_load(context, ort_dist, precision)
         calls = measure_calls(context, ort_dist, precision, rounds)
         pages = {engine: open_engine_page(context, url, engine) for engine in ENGINES}
         user_agent = pages["browser"].page.evaluate("navigator.userAgent")
@@ -77,5 +79,6 @@ def run_browser_benchmark(
         "engines": engines,
         "map_bytes": measure_map_bytes(precision),
         "engine_start": start,
+        "first_load": first_load,
         "calls": calls,
     }

@@ -151,16 +151,22 @@ test('pad strokes count the moves with a button down between pen down and up', (
   assert.equal(times.last, 0, 'pointer events alone do not unsettle the page');
 });
 
-test('the root records when the page was built and when its browser engine was ready, once each', () => {
+test('the root records when the page was built, showed the download\'s size, ran the sliders in the browser and had its encoder, once each', () => {
   const {times, record, at} = recording();
   record.root(null);
   at(700);
-  record.root({dataset: {browser: 'loading'}});
+  record.root({dataset: {engine: 'none', browser: 'loading'}}, 'loading the model in this browser…');
+  at(750);
+  record.root({dataset: {engine: 'none', browser: 'loading'}}, 'loading the model in this browser: 0.0 of 3.2 MB');
+  at(800);
+  record.root({dataset: {engine: 'none', browser: 'loading'}}, 'loading the model in this browser: 0.1 of 3.2 MB');
+  at(1000);
+  record.root({dataset: {engine: 'browser', browser: 'loading'}}, 'loading the model in this browser: 2.9 of 3.2 MB');
   at(1200);
-  record.root({dataset: {browser: 'ready'}});
+  record.root({dataset: {engine: 'browser', browser: 'ready'}});
   at(1300);
-  record.root({dataset: {browser: 'ready'}});
-  assert.deepEqual([times.built, times.ready], [700, 1200]);
+  record.root({dataset: {engine: 'browser', browser: 'ready'}});
+  assert.deepEqual([times.built, times.progress, times.sliders, times.ready], [700, 750, 1000, 1200]);
 });
 
 test('the page is quiet after a stretch without inputs, paints or encodes', () => {
