@@ -2,10 +2,11 @@
 //
 // The page starts on the server (when it has one) while the browser engine loads, moves to the
 // browser once its decoder is in (the pad's strokes, which need the encoder, stay on the server until
-// that is in too; a static site's pad says that it is still loading), and goes back to the server for good, saying why, if the browser engine
-// cannot start or fails at run time; the call that failed is made again on the server, so the
-// visitor's action is not lost. A static site has no server: there the page waits for the browser
-// engine, and says so when it cannot start.
+// that is in too; a static site says the encoder is still loading), and goes back to the server for
+// good, saying why, if the browser engine cannot start or fails at run time; the call that failed is
+// made again on the server, so the visitor's action is not lost. A static site has no server: there
+// the page waits for the browser engine, says so when it cannot start, and keeps it when one call
+// fails, reporting the error, so that the next action tries again.
 
 import {VisitorError} from './engines.mjs';
 import {progressText} from './progress.mjs';
@@ -52,9 +53,11 @@ export class EngineChoice {
   }
 
   /**
-   * ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server.
-   * Work that ``needs`` a graph the browser engine does not have yet runs on the server; with no
-   * server, it is refused with a VisitorError that says so.
+   * ``[await work(engine), engine]``; when the browser engine fails, ``work`` again on the server,
+   * for good. With no server to move to, the browser engine stays and the error goes to the caller:
+   * the page reports it, and the next action tries again. Work that ``needs`` a graph the browser
+   * engine does not have yet runs on the server; with no server, it is refused with a VisitorError
+   * that says so.
    */
   async run(work, needs = null) {
     let engine = this.engine;
@@ -66,9 +69,8 @@ export class EngineChoice {
     try {
       return [await work(engine), engine];
     } catch (error) {
-      if (engine.kind !== 'browser' || error instanceof VisitorError) throw error;
+      if (engine.kind !== 'browser' || error instanceof VisitorError || !this.server) throw error;
       this.#giveUp(`the browser engine failed: ${error.message}`, error);
-      if (!this.engine) throw error;
       return [await work(this.engine), this.engine];
     }
   }

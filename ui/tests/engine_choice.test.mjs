@@ -1,6 +1,6 @@
 // Which engine runs the model (ui/static/engine-choice.mjs), against fake engines: the page starts on
 // the server, moves to the browser engine once it loads, and back to the server for good when the
-// browser engine fails, doing the failed call again there.
+// browser engine fails, doing the failed call again there; with no server, it keeps the browser engine.
 
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
@@ -140,11 +140,26 @@ test('the server refusing the input is the visitor\'s error, and a server failur
   assert.equal(engines.engine, refused);
 });
 
-test('with no server, a failing browser engine leaves no engine and says that the page needs one', async (t) => {
+test('with no server, a browser engine that fails at run time stays, and the next call tries it again', async (t) => {
   const {engines} = choice(t, null);
-  await engines.startBrowser(async () => failing('out of memory'));
+  let calls = 0;
+  const flaky = engine('browser', async (z) => {
+    calls += 1;
+    if (calls === 1) throw new Error('out of memory');
+    return {values: z, from: 'browser'};
+  });
+  await engines.startBrowser(async () => flaky);
   await assert.rejects(engines.run((e) => e.decode([5])), /out of memory/);
+  assert.deepEqual([engines.engine, engines.browser], [flaky, 'ready']);
+  assert.equal((await engines.run((e) => e.decode([6])))[0].from, 'browser');
+});
+
+test('with no server, a browser engine that cannot start leaves no engine and says that the page needs one', async (t) => {
+  const {engines} = choice(t, null);
+  await engines.startBrowser(async () => {
+    throw new Error('this browser has no WebAssembly');
+  });
   assert.deepEqual([engines.engine, engines.browser], [null, 'failed']);
-  assert.equal(engines.note, 'the browser engine failed: out of memory; this page needs the model in the browser');
+  assert.match(engines.note, /could not start: this browser has no WebAssembly; this page needs the model in the browser/);
   await assert.rejects(engines.run((e) => e.decode([6])), /no engine can run the model/);
 });
