@@ -19,7 +19,8 @@ def read_fp32_model(model_dir: Path | None) -> ModelFiles:
 def make_input(part: str, batch: int, latent_dim: int, seed: int = 0) -> np.ndarray:
     """Images in [0, 1] for the encoder and the round trip, standard-normal latents for the decoder.
 
-    An MLP's speed does not depend on the values, so random inputs measure the same as real digits.
+    The networks' speed does not depend on the values (dense layers and convolutions, no branches), so
+    random inputs measure the same as real digits.
     """
     rng = np.random.default_rng(seed)
     if part == "decoder":
@@ -28,17 +29,33 @@ def make_input(part: str, batch: int, latent_dim: int, seed: int = 0) -> np.ndar
 
 
 def flops_per_image(model: ModelFiles) -> dict[str, int]:
-    """FLOPs of one image through each part, counted from the fp32 graphs' weight matrices.
+    """FLOPs of one image through each part, counted from the fp32 graphs' layers.
 
-    Every 2-D initializer of the graph is a dense layer's weight matrix; each of its entries is one
-    multiply-add, two FLOPs. Biases, activations and the sigmoid add well under 1% and are left out.
-    The int8 graphs compute the same layers, so their GFLOP/s are counted with the same numbers.
+    A multiply-add is two FLOPs. A dense layer (Gemm) makes one per weight; a convolution one per
+    weight and output position; a transposed convolution one per weight and input position.
+    Biases, activations and the logistic add well under 1% and are left out. The int8 graphs
+    compute the same layers, so their GFLOP/s are counted with the same numbers.
     """
     import onnx
 
     counts = {}
     for part in ("encoder", "decoder"):
-        graph = onnx.load_from_string(model.graphs[part][1]).graph
-        counts[part] = 2 * sum(math.prod(weight.dims) for weight in graph.initializer if len(weight.dims) == 2)
+        graph = onnx.shape_inference.infer_shapes(onnx.load_from_string(model.graphs[part][1])).graph
+        weights = {tensor.name: math.prod(tensor.dims) for tensor in graph.initializer}
+        positions = {  # a feature map's positions per image: the dimensions after batch and channels
+            value.name: math.prod(dim.dim_value for dim in value.type.tensor_type.shape.dim[2:])
+            for value in (*graph.input, *graph.value_info, *graph.output)
+        }
+        counts[part] = 2 * sum(_multiply_adds(node, weights, positions) for node in graph.node)
     counts["roundtrip"] = counts["encoder"] + counts["decoder"]
     return counts
+
+
+def _multiply_adds(node, weights: dict[str, int], positions: dict[str, int]) -> int:
+    if node.op_type == "Gemm":
+        return weights[node.input[1]]
+    if node.op_type == "Conv":
+        return weights[node.input[1]] * positions[node.output[0]]
+    if node.op_type == "ConvTranspose":
+        return weights[node.input[1]] * positions[node.input[0]]
+    return 0

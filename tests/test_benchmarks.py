@@ -214,12 +214,19 @@ def test_bad_requests_get_a_clear_error_and_write_nothing(tmp_path, capsys, args
     assert not out.exists()
 
 
-def test_flops_are_counted_from_the_graph_weights_as_the_training_config_implies():
+def test_flops_are_counted_from_the_graph_layers_as_the_training_config_implies():
+    """The shipped conv model: 4x4 stride-2 convolutions 28 -> 14 -> 7, dense layers, mirrored."""
     training = SHIPPED.manifest["training"]
-    widths = [28 * 28, *training["hidden"]]
-    body = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    encoder = 2 * (body + 2 * widths[-1] * training["latent_dim"])
-    decoder = 2 * (body + widths[-1] * training["latent_dim"])
+    assert training["architecture"] == "conv"
+    (c1, c2), dense, latent = (
+        training["channels"],
+        [7 * 7 * training["channels"][-1], *training["hidden"]],
+        training["latent_dim"],
+    )
+    convs = c1 * 16 * 14 * 14 + c2 * c1 * 16 * 7 * 7  # weights x output positions; the same for the transposed ones
+    body = sum(a * b for a, b in zip(dense[:-1], dense[1:]))
+    encoder = 2 * (convs + body + 2 * dense[-1] * latent)
+    decoder = 2 * (convs + body + dense[-1] * latent)
     assert flops_per_image(SHIPPED) == {"encoder": encoder, "decoder": decoder, "roundtrip": encoder + decoder}
 
 

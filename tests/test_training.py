@@ -37,7 +37,9 @@ from vaeport.training.train import _kl_weight, train
 
 SMALL = dict(
     latent_dim=4,
+    channels=(8, 16),
     hidden=(64, 32),
+    threads=1,
     epochs=1,
     batch_size=32,
     lr=3e-3,
@@ -211,6 +213,10 @@ def test_active_units_count_dimensions_whose_mean_varies():
         ("latent_dim", 0, "latent_dim"),
         ("epochs", -3, "epochs"),
         ("hidden", (), "hidden"),
+        ("architecture", "resnet", "architecture must be one of"),
+        ("channels", (), "channels must list 1 to 2 convolutions"),
+        ("channels", (8, 16, 32), "channels must list 1 to 2 convolutions"),
+        ("channels", (8, 0), "channels must be positive"),
         ("lr", 0.0, "lr"),
         ("activation", "tanhh", "activation"),
         ("ema_decay", 1.0, "ema_decay"),
@@ -225,6 +231,26 @@ def test_active_units_count_dimensions_whose_mean_varies():
 def test_nonsense_hyperparameters_are_refused(field, value, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_a_record_without_an_architecture_describes_an_mlp():
+    """Models exported before the conv architecture record no `architecture`: they are MLPs, with no
+    convolutions whatever the default channels."""
+    record = {key: value for key, value in TrainConfig().to_dict().items() if key not in ("architecture", "channels")}
+    config = TrainConfig.from_dict({**record, "hidden": [64, 32]})
+    assert config.architecture == "mlp" and config.channels == ()
+    model = config.build_model()
+    assert not any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
+    assert config.to_dict()["channels"] == []
+
+
+@pytest.mark.parametrize("channels", [(8,), (8, 16)])
+def test_conv_model_maps_digits_to_latents_and_back_at_every_depth(channels):
+    model = TrainConfig(channels=channels, hidden=(32,), latent_dim=3).build_model()
+    logits, mu, logvar, z = model(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5, 1, 28, 28) and mu.shape == logvar.shape == z.shape == (5, 3)
+    convs = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in convs] == list(channels)
 
 
 def test_a_record_without_a_prior_describes_a_standard_normal_model():
@@ -258,6 +284,8 @@ def test_cli_refuses_bad_arguments_with_a_message():
     assert "expected a positive whole number, got 0" in result.stderr
     result = vaeport_cli("train", "--hidden", "512,-1")
     assert result.returncode != 0 and "expected a positive whole number, got -1" in result.stderr
+    result = vaeport_cli("train", "--channels", "8,16,32")
+    assert result.returncode != 0 and "channels must list 1 to 2 convolutions" in result.stderr
 
 
 def test_batch_larger_than_the_data_is_refused(tmp_path, data_root):
@@ -475,9 +503,11 @@ def test_the_graphs_and_pytorch_measure_alike(trained):
 
 @pytest.fixture(scope="module")
 def standard_model(tmp_path_factory, data_root):
-    """A short run with the standard normal prior, exported: a model folder without a prior section."""
+    """A short run of the MLP with the standard normal prior, exported: a model folder without a prior
+    section, and the architecture kept so that the comparison with the conv model can be rerun."""
     folder = tmp_path_factory.mktemp("standard")
-    result = train(TrainConfig(**{**SMALL, "prior": "standard"}), folder / "run", data_root=data_root, download=False)
+    config = TrainConfig(**{**SMALL, "prior": "standard", "architecture": "mlp"})
+    result = train(config, folder / "run", data_root=data_root, download=False)
     export(result["checkpoint"], folder / "model", data_root=data_root, download=False, test_limit=SMALL["test_limit"])
     return folder / "model"
 
@@ -595,15 +625,18 @@ def test_shipped_model_has_a_learned_prior(shipped_manifest):
     assert shipped_manifest["prior"]["description"] in (REPO / "README.md").read_text()
 
 
-def test_torch_modules_rebuilt_from_the_shipped_graphs_match_them():
-    encoder, decoder = load_torch_modules(SHIPPED_MODEL)
+@pytest.mark.parametrize("which", ["shipped conv model", "MLP"])
+def test_torch_modules_rebuilt_from_the_graphs_match_them(which, request):
+    model_dir = SHIPPED_MODEL if which == "shipped conv model" else request.getfixturevalue("standard_model")
+    encoder, decoder = load_torch_modules(model_dir)
+    latent = json.loads((model_dir / MANIFEST_FILE).read_text())["latent_dim"]
     images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(4))
-    z = torch.randn(3, 10, generator=torch.Generator().manual_seed(5))
+    z = torch.randn(3, latent, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         mu, _ = encoder(images)
         probs = decoder(z)
-    got_mu, _ = open_graph(SHIPPED_MODEL / "encoder.onnx").run(None, {"image": images.numpy()})
-    (got_probs,) = open_graph(SHIPPED_MODEL / "decoder.onnx").run(None, {"z": z.numpy()})
+    got_mu, _ = open_graph(model_dir / "encoder.onnx").run(None, {"image": images.numpy()})
+    (got_probs,) = open_graph(model_dir / "decoder.onnx").run(None, {"z": z.numpy()})
     np.testing.assert_allclose(mu.numpy(), got_mu, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(probs.numpy(), got_probs, rtol=1e-5, atol=1e-5)
 

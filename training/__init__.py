@@ -1,11 +1,11 @@
 """Training layer: MNIST data, the VAE, its loss, the training loop and ONNX export (needs torch).
 
-Training runs on one thread unless asked for more; one thread stays fast whatever else the
-machine runs. With more, PyTorch's OpenMP workers have to catch every operation of a step:
-waiting passively, two threads were slower than one on a 2-core machine, and libgomp's default
-spin of about 3 ms keeps cores busy long after the work is done. A spin of 100,000 iterations,
-well under a millisecond, spans the gaps within a step, so ``--threads 2`` trains 1.2x faster
-on an idle 2-core machine.
+Training runs on two threads by default, the recipe's. PyTorch's OpenMP workers then have to
+catch every operation of a step: waiting passively, two threads were slower than one on a 2-core
+machine, and libgomp's default spin of about 3 ms keeps cores busy long after the work is done.
+A spin of 100,000 iterations, well under a millisecond, spans the gaps within a step. Where other
+work keeps a core busy, every step waits for the thread that lost its core: one thread
+(``--threads 1``) then stays fast.
 """
 
 import os

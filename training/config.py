@@ -2,9 +2,11 @@
 
 from dataclasses import asdict, dataclass
 
-from vaeport.choices import ACTIVATIONS, PRIORS
+from vaeport.choices import ACTIVATIONS, ARCHITECTURES, PRIORS
 from vaeport.training.errors import ConfigError
 from vaeport.training.model import VAE
+
+MAX_CONVOLUTIONS = 2  # 28 halves to 14, then 7, which no further stride-2 convolution halves exactly
 
 
 @dataclass(frozen=True)
@@ -14,13 +16,17 @@ class TrainConfig:
     ``prior``: ``"standard"`` (N(0, I)), ``"mog"`` (a mixture of ``prior_components`` learned
     Gaussians) or ``"vamp"`` (a VampPrior over ``prior_components`` learned pseudo-inputs).
     The prior's parameters get their own decoupled weight decay, ``prior_weight_decay``.
+    ``architecture``: ``"conv"`` (convolutions with ``channels``, then dense layers of widths
+    ``hidden``) or ``"mlp"`` (dense layers only; ``channels`` does not apply).
     """
 
     latent_dim: int = 10
-    hidden: tuple[int, ...] = (512, 256)
+    architecture: str = "conv"
+    channels: tuple[int, ...] = (32, 64)
+    hidden: tuple[int, ...] = (512,)
     activation: str = "relu"
     dropout: float = 0.0
-    epochs: int = 100
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 1.5e-3
     weight_decay: float = 0.067
@@ -30,14 +36,26 @@ class TrainConfig:
     prior_components: int = 50
     prior_weight_decay: float = 0.0
     seed: int = 0
-    threads: int = 1
+    threads: int = 2
     train_limit: int | None = None
     test_limit: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        # the MLP has no convolutions, whatever channels the conv default would give it
+        object.__setattr__(self, "channels", tuple(self.channels) if self.architecture == "conv" else ())
         checks = [
             (self.latent_dim >= 1, f"latent_dim must be at least 1, got {self.latent_dim}"),
+            (
+                self.architecture in ARCHITECTURES,
+                f"architecture must be one of {list(ARCHITECTURES)}, got {self.architecture!r}",
+            ),
+            (
+                self.architecture != "conv" or 1 <= len(self.channels) <= MAX_CONVOLUTIONS,
+                f"channels must list 1 to {MAX_CONVOLUTIONS} convolutions for the conv architecture "
+                f"(each halves the 28x28 image), got {self.channels}",
+            ),
+            (all(c >= 1 for c in self.channels), f"channels must be positive, got {self.channels}"),
             (
                 len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
                 f"hidden must list one or more positive widths, got {self.hidden}",
@@ -71,14 +89,23 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         """From a checkpoint's or manifest's record, which may hold other keys beside the fields.
 
-        A record without ``prior`` describes a model with the standard normal prior N(0, I).
+        A record without ``prior`` describes a model with the standard normal prior N(0, I), one
+        without ``architecture`` an MLP.
         """
         fields = {name: value for name, value in values.items() if name in cls.__dataclass_fields__}
-        return cls(**{"prior": "standard", **fields})
+        return cls(**{"prior": "standard", "architecture": "mlp", **fields})
 
     def build_model(self) -> VAE:
-        return VAE(self.latent_dim, self.hidden, self.activation, self.dropout, self.prior, self.prior_components)
+        return VAE(
+            self.latent_dim,
+            self.hidden,
+            self.activation,
+            self.dropout,
+            self.prior,
+            self.prior_components,
+            self.channels,
+        )
 
     def to_dict(self) -> dict:
         """Plain JSON types (lists, not tuples), as the manifest and checkpoint store them."""
-        return {**asdict(self), "hidden": list(self.hidden)}
+        return {**asdict(self), "hidden": list(self.hidden), "channels": list(self.channels)}

@@ -56,7 +56,7 @@ def plot_runs(runs: list[tuple[str, list[dict], float]], path: Path) -> None:
         final = history[-1]["test_neg_elbo"]
         ax.plot(minutes, [row["test_neg_elbo"] for row in history], label=f"{label}: {final:.2f}")
     ax.set(
-        xlabel="training minutes (one thread)",
+        xlabel="training minutes",
         ylabel="test negative ELBO (nats / image)",
         title="Test negative ELBO (PyTorch's measure, EMA weights)",
         ylim=(best - 0.5, best + 5),

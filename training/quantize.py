@@ -1,19 +1,20 @@
 """Static int8 quantisation: the recipe of ``encoder.int8.onnx`` and ``decoder.int8.onnx``.
 
 An int8 graph is its fp32 graph with QuantizeLinear and DequantizeLinear nodes around the dense
-layers (the QDQ format). Those are standard ONNX operators, so every runtime that loads the fp32
-graphs loads these, onnxruntime-web included. onnxruntime fuses each group of
-DequantizeLinear -> Gemm -> ReLU -> QuantizeLinear into one integer GEMM, uint8 activations times
-int8 weights summed in int32 (VNNI or AMX instructions where the CPU has them), with a uint8 output
-for a hidden layer and a float output for the last.
+layers and convolutions (the QDQ format). Those are standard ONNX operators, so every runtime that
+loads the fp32 graphs loads these, onnxruntime-web included. onnxruntime fuses each group of
+DequantizeLinear -> Gemm (or Conv) -> ReLU -> QuantizeLinear into one integer kernel, uint8
+activations times int8 weights summed in int32 (VNNI or AMX instructions where the CPU has them),
+with a uint8 output for a hidden layer and a float output for the last.
 
-- Weights: int8, symmetric, one scale per output unit, in -63..63 (``contract.INT8_WEIGHT_MAX``): 7 bits,
-  so that onnxruntime's kernels compute the same integers on every CPU (the contract says why). The
-  bit they give up is won back by how they are rounded: not each to its nearest step, but one input
-  at a time, each rounding error spread over the weights not yet rounded in proportion to how the
-  layer's calibration inputs vary together, so that the layer's outputs on those inputs move as
-  little as possible (GPTQ: Frantar et al., 2022, "Accurate Post-Training Quantization for Generative
-  Pre-trained Transformers"). Inputs are taken in order of their energy, the largest first.
+- Weights: int8, symmetric, one scale per output unit (per output channel of a convolution), in
+  -63..63 (``contract.INT8_WEIGHT_MAX``): 7 bits, so that onnxruntime's kernels compute the same
+  integers on every CPU (the contract says why). The bit they give up is won back by how they are
+  rounded: not each to its nearest step, but one input at a time, each rounding error spread over
+  the weights not yet rounded in proportion to how the layer's calibration inputs vary together, so
+  that the layer's outputs on those inputs move as little as possible (GPTQ: Frantar et al., 2022,
+  "Accurate Post-Training Quantization for Generative Pre-trained Transformers"). Inputs are taken in
+  order of their energy, the largest first.
 - Biases: int32 at the scale of the product (activation scale x weight scale), as the kernels take them.
 - Activations: uint8 with zero point 0, because every quantised layer reads a ReLU output or the
   image, both non-negative. Their scales are fixed here, not measured at every call: the image's is
@@ -22,8 +23,10 @@ for a hidden layer and a float output for the last.
   encoder sees the images, the decoder one posterior sample per digit, ``mu + sigma * eps`` from
   the fp32 encoder, the latents it decodes in use.
 - Kept in float: a layer whose input has no fixed range. That is the decoder's first layer, which
-  reads ``z`` as the caller sends it (slider values, samples from the prior); it holds under 1% of
-  the decoder's multiply-adds. The decoder's logits and logistic stay float too.
+  reads ``z`` as the caller sends it (slider values, samples from the prior). The decoder's
+  transposed convolutions stay float too: onnxruntime's default CPU provider has no integer kernel
+  for them, so quantising them would only add conversions. The decoder's logits and logistic stay
+  float.
 - The logistic: the fp32 decoder ends in ``1 / (1 + exp(-x))`` (Neg, Exp, Add, Reciprocal: four
   passes over the output; see ``model.DecoderProbabilities`` for why not ``Sigmoid``). Here the last
   layer's weights and bias are negated, so that it computes ``y = -x`` itself, and the logistic
@@ -50,6 +53,7 @@ UINT8_MAX = 255
 ROUNDING_DAMPING = 0.01  # of the mean input energy, added to the inputs' Gram matrix so that it inverts stably
 IMAGE_SCALE = 1 / 255  # MNIST pixels are k/255
 PASS_THROUGH = ("Reshape", "Flatten")  # a layer whose input comes through these reads what they read
+LAST_LAYERS = ("Gemm", "ConvTranspose")  # what the decoder's logits may come from
 
 
 def calibration_digits(
@@ -84,7 +88,7 @@ def quantize_model(fp32: dict[str, Path], int8: dict[str, Path], digits: np.ndar
         role: quantize_graph(fp32[role], int8[role], calibration[role], role) for role in ("encoder", "decoder")
     }
     return {
-        "format": "QDQ (standard QuantizeLinear/DequantizeLinear around each Gemm)",
+        "format": "QDQ (standard QuantizeLinear/DequantizeLinear around each Gemm and Conv)",
         "weights": f"int8 in -{INT8_WEIGHT_MAX}..{INT8_WEIGHT_MAX} (7 bits), symmetric, one scale per output unit, "
         "rounded by GPTQ against the layer's inputs on the calibration digits",
         "activations": "uint8, zero point 0; scale 1/255 for the image, else the largest value on the calibration digits / 255",
@@ -100,7 +104,7 @@ def quantize_model(fp32: dict[str, Path], int8: dict[str, Path], digits: np.ndar
 
 
 def quantize_graph(source: Path, target: Path, calibration: np.ndarray, role: str) -> list[str]:
-    """Quantise the Gemm layers of the graph ``source`` into ``target``; returns the layers left in float.
+    """Quantise the Gemm and Conv layers of the graph ``source`` into ``target``; returns the layers left in float.
 
     ``calibration`` is a batch of the graph's input; ``role`` is ``"encoder"`` or ``"decoder"``. The
     decoder's logistic is rewritten as the module docstring says; a decoder that does not end in it
@@ -112,28 +116,41 @@ def quantize_graph(source: Path, target: Path, calibration: np.ndarray, role: st
     graph = model.graph
     producers = {output: node for node in graph.node for output in node.output}
     weights = {tensor.name: tensor for tensor in graph.initializer}
-    layers = [node for node in graph.node if node.op_type == "Gemm"]
+    layers = [node for node in graph.node if node.op_type in QUANTISED]
     for layer in layers:
-        _check_dense(layer, weights, Path(source).name)
+        QUANTISED[layer.op_type](layer, weights, Path(source).name)
     if role == "decoder":
         _rewrite_logistic(graph, producers, weights, Path(source).name)
 
-    scales, float_layers = {}, []
+    float_layers = [_layer_name(node) for node in graph.node if node.op_type in FLOAT_OPERATORS]
+    scales, relu_outputs = {}, []
     for layer in layers:
         origin = _origin(layer.input[0], producers)
         if origin is None:
-            float_layers.append(layer.input[1].removesuffix(".weight"))
+            float_layers.append(_layer_name(layer))
         else:
             scales[layer.input[0]] = origin
+            # A ReLU after a quantised layer is quantised too, even where a float layer reads it: onnxruntime
+            # fuses a layer into an integer kernel only with its input, weights and output all quantised.
+            relu = next(
+                (node for node in graph.node if node.op_type == "Relu" and node.input[0] == layer.output[0]), None
+            )
+            if relu is not None:
+                relu_outputs.append(relu.output[0])
+    scales.update({name: "relu" for name in relu_outputs if name not in scales})
     activations = _activations(model, [name for name, origin in scales.items() if origin == "relu"], calibration)
-    activations.update({name: calibration.reshape(len(calibration), -1) for name, o in scales.items() if o == "image"})
+    activations.update({name: calibration for name, origin in scales.items() if origin == "image"})
     scales = {
         name: IMAGE_SCALE if origin == "image" else _uint8_scale(float(activations[name].max()))
         for name, origin in scales.items()
     }
-    layer_inputs = {name: _through_uint8(activations[name], scale) for name, scale in scales.items()}
+    rounding_inputs = {
+        layer.name: _layer_inputs(layer, _through_uint8(activations[layer.input[0]], scales[layer.input[0]]))
+        for layer in layers
+        if layer.input[0] in scales
+    }
 
-    _insert_qdq(graph, layers, scales, weights, layer_inputs)
+    _insert_qdq(graph, layers, scales, weights, rounding_inputs)
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as error:
@@ -158,6 +175,47 @@ def _check_dense(layer, weights: dict, file_name: str) -> None:
         )
 
 
+def _check_conv(layer, weights: dict, file_name: str) -> None:
+    """A Conv as torch.onnx exports ``nn.Conv2d``: one group, no dilation, weights and bias stored in the graph."""
+    attributes = {a.name: helper.get_attribute_value(a) for a in layer.attribute}
+    plain = (
+        attributes.get("group", 1) == 1
+        and set(attributes.get("dilations", [1, 1])) == {1}
+        and len(attributes.get("kernel_shape", [])) == 2
+    )
+    if not plain or len(layer.input) != 3 or layer.input[1] not in weights or layer.input[2] not in weights:
+        raise ExportError(
+            f"{file_name}: Conv {layer.name!r} is not a 2-D convolution with one group, no dilation and its weights "
+            f"and bias stored in the graph (attributes {attributes}); the int8 recipe quantises only those"
+        )
+
+
+QUANTISED = {"Gemm": _check_dense, "Conv": _check_conv}  # layer operator -> the check that it is one we quantise
+FLOAT_OPERATORS = ("ConvTranspose",)  # no integer kernel in onnxruntime's CPU provider: they stay float
+
+
+def _layer_name(layer) -> str:
+    """A layer as the manifest names it: its weight's name without ``.weight``."""
+    return layer.input[1].removesuffix(".weight")
+
+
+def _layer_inputs(layer, values: np.ndarray) -> np.ndarray:
+    """What ``layer`` multiplies its weights with, one row per output value: ``values`` flattened for a
+    Gemm; for a Conv, each output position's window of ``values [N, C, H, W]``, ordered as the
+    weights ``[units, C, kh, kw]`` flatten."""
+    if layer.op_type == "Gemm":
+        return values.reshape(len(values), -1)
+    attributes = {a.name: helper.get_attribute_value(a) for a in layer.attribute}
+    kernel = attributes["kernel_shape"]
+    strides = attributes.get("strides", [1, 1])
+    top, left, bottom, right = attributes.get("pads", [0, 0, 0, 0])
+    padded = np.pad(values, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(2, 3))[
+        :, :, :: strides[0], :: strides[1]
+    ]  # [N, C, H_out, W_out, kh, kw]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(-1, values.shape[1] * kernel[0] * kernel[1])
+
+
 def _rewrite_logistic(graph, producers: dict, weights: dict, file_name: str) -> None:
     """``Gemm -> Reshape -> Neg -> Exp -> Add(1) -> Reciprocal`` at the decoder's output becomes
     ``Gemm(-W, -b) -> Reshape -> Exp -> Add(1) -> Div(1, .)``: the same values, one pass fewer.
@@ -170,16 +228,23 @@ def _rewrite_logistic(graph, producers: dict, weights: dict, file_name: str) -> 
         for name in node.input:
             consumers[name] = consumers.get(name, 0) + 1
     chain, tensor = [], graph.output[0].name
-    for op_types in (("Reciprocal",), ("Add",), ("Exp",), ("Neg",), PASS_THROUGH, ("Gemm",)):
+    for op_types in (("Reciprocal",), ("Add",), ("Exp",), ("Neg",), LAST_LAYERS):
         node = producers.get(tensor)
+        while node is not None and node.op_type in PASS_THROUGH and op_types == LAST_LAYERS:
+            node = producers.get(node.input[0])
         if node is None or node.op_type not in op_types or (chain and consumers.get(tensor) != 1):
             raise ExportError(
-                f"{file_name} does not end in the logistic 1 / (1 + exp(-x)) after its last layer (Gemm, Reshape, Neg, "
-                "Exp, Add, Reciprocal); the int8 recipe expects the decoder that model.DecoderProbabilities exports"
+                f"{file_name} does not end in the logistic 1 / (1 + exp(-x)) after its last layer (Gemm or "
+                "ConvTranspose, Reshape, Neg, Exp, Add, Reciprocal); the int8 recipe expects the decoder that "
+                "model.DecoderProbabilities exports"
             )
         chain.append(node)
         tensor = node.input[0]
-    reciprocal, add, exp, neg, _, layer = chain
+    reciprocal, add, exp, neg, layer = chain
+    if len(layer.input) != 3 or not all(name in weights for name in layer.input[1:3]):
+        raise ExportError(
+            f"{file_name}: the last layer {layer.name!r} does not store its weights and bias in the graph"
+        )
     one = next((name for name in add.input if name in weights), None)
     if one is None or numpy_helper.to_array(weights[one]).tolist() != 1.0:
         raise ExportError(
@@ -266,10 +331,11 @@ def _round_weights(weight: np.ndarray, scale: np.ndarray, inputs: np.ndarray) ->
     return result
 
 
-def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, layer_inputs: dict) -> None:
+def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, rounding_inputs: dict) -> None:
     """Quantise each layer whose input has a scale: its input through QuantizeLinear/DequantizeLinear
     (once per tensor, shared by the layers that read it), its weights and bias stored as integers,
-    the weights rounded against ``layer_inputs[name]``, what the layer reads on the calibration digits."""
+    the weights rounded against ``rounding_inputs[layer.name]``, what the layer multiplies them with
+    on the calibration digits."""
     added, after = [], {}
     for name, scale in scales.items():
         graph.initializer.extend(
@@ -297,7 +363,8 @@ def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, la
             continue
         activation_scale = np.float32(scales[layer.input[0]])
         weight_name, bias_name = layer.input[1], layer.input[2]
-        weight = numpy_helper.to_array(weights[weight_name]).astype(np.float64)  # [units, inputs]
+        stored_weight = numpy_helper.to_array(weights[weight_name])  # [units, inputs] or [units, C, kh, kw]
+        weight = stored_weight.reshape(len(stored_weight), -1).astype(np.float64)
         bias = numpy_helper.to_array(weights[bias_name]).astype(np.float64)
         peak = np.abs(weight).max(axis=1)
         weight_scale = np.where(peak > 0, peak / INT8_WEIGHT_MAX, 1.0).astype(np.float32)
@@ -308,9 +375,9 @@ def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, la
                 f"the bias of {layer.name!r} does not fit int32 at its scale; its activations' range is too narrow"
             )
         stored = {
-            weight_name: _round_weights(weight, weight_scale.astype(np.float64), layer_inputs[layer.input[0]]).astype(
-                np.int8
-            ),
+            weight_name: _round_weights(weight, weight_scale.astype(np.float64), rounding_inputs[layer.name])
+            .reshape(stored_weight.shape)
+            .astype(np.int8),
             bias_name: quantized_bias.astype(np.int32),
         }
         for name, scale in ((weight_name, weight_scale), (bias_name, bias_scale)):
@@ -331,9 +398,10 @@ def _insert_qdq(graph, layers: list, scales: dict[str, float], weights: dict, la
                     axis=0,
                 )
             )
-        layer.input[0] = f"{layer.input[0]}_dequantized"
 
     nodes = list(graph.node)
+    for node in nodes:  # whatever read a quantised tensor reads it dequantised
+        node.input[:] = [f"{name}_dequantized" if name in scales else name for name in node.input]
     del graph.node[:]
     graph.node.extend(added)  # weights first: they depend on nothing
     for name in scales:

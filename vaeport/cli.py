@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from vaeport import __version__
-from vaeport.choices import ACTIVATIONS, PRIORS
+from vaeport.choices import ACTIVATIONS, ARCHITECTURES, PRIORS
 from vaeport.contract import PRECISIONS
 from vaeport.errors import VaeportError
 
@@ -58,7 +58,22 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="size of z (one demo slider each)")
     p.add_argument(
-        "--hidden", type=_positive_ints, default=None, help="encoder widths, such as 512,256; the decoder mirrors them"
+        "--architecture",
+        choices=ARCHITECTURES,
+        default=None,
+        help="convolutions then dense layers (conv), or dense layers only (mlp)",
+    )
+    p.add_argument(
+        "--channels",
+        type=_positive_ints,
+        default=None,
+        help="channels of the conv architecture's stride-2 convolutions, one or two, such as 32,64",
+    )
+    p.add_argument(
+        "--hidden",
+        type=_positive_ints,
+        default=None,
+        help="widths of the encoder's dense layers, such as 512 (conv) or 512,256 (mlp); the decoder mirrors them",
     )
     p.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None)
     p.add_argument("--weight-decay", type=float, default=None, help="decoupled weight decay (AdamW)")
@@ -89,7 +104,7 @@ def _add_train(sub) -> None:
         "--threads",
         type=_positive_int,
         default=None,
-        help="PyTorch CPU threads (default: 1, which stays fast when other work shares the cores; use more only on cores nothing else needs, since every thread waits for one that lost its core)",
+        help="PyTorch CPU threads (default: 2, the recipe's; use 1 when other work shares the cores, since every thread waits for one that lost its core)",
     )
     p.add_argument("--train-limit", type=_positive_int, default=None, help="use only the first N training digits")
     p.add_argument("--test-limit", type=_positive_int, default=None, help="evaluate on only the first N test digits")

@@ -33,10 +33,40 @@ def _gemm(a, b, c=None, transA=0, transB=0, alpha=1.0, beta=1.0):  # noqa: N803 
     return alpha * (a @ b) + (0 if c is None else beta * c)
 
 
+def _conv(x, w, b=None, kernel_shape=None, strides=(1, 1), pads=(0, 0, 0, 0), group=1, dilations=(1, 1), **_):
+    """2-D convolution: every output position is its input window dotted with each filter."""
+    assert group == 1 and tuple(dilations) == (1, 1), "the reference defines plain 2-D convolutions only"
+    top, left, bottom, right = pads
+    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, :: strides[0], :: strides[1]]
+    y = np.einsum("nchwij,ocij->nohw", windows, w.astype(np.float64))
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def _conv_transpose(x, w, b=None, kernel_shape=None, strides=(1, 1), pads=(0, 0, 0, 0), group=1, dilations=(1, 1), **_):
+    """2-D transposed convolution: each input value adds its weight-scaled filter into the output at
+    stride spacing; ``pads`` are then cut from the edges."""
+    assert group == 1 and tuple(dilations) == (1, 1), "the reference defines plain 2-D transposed convolutions only"
+    n, _, height, width = x.shape
+    kh, kw = w.shape[2:]
+    sh, sw = strides
+    full = np.zeros((n, w.shape[1], (height - 1) * sh + kh, (width - 1) * sw + kw))
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i : i + sh * height : sh, j : j + sw * width : sw] += np.einsum(
+                "nchw,co->nohw", x, w[:, :, i, j]
+            )
+    top, left, bottom, right = pads
+    y = full[:, :, top : full.shape[2] - bottom, left : full.shape[3] - right]
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
 OPERATORS = {
     "QuantizeLinear": lambda x, scale, zero_point, **_: _quantize(x, scale, zero_point),
     "DequantizeLinear": lambda q, scale, zero_point, axis=1: _dequantize(q, scale, zero_point, axis),
     "Gemm": _gemm,
+    "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
     "Relu": lambda x: np.maximum(x, 0),
     "Reshape": lambda x, shape, allowzero=0: x.reshape([x.shape[i] if s == 0 else s for i, s in enumerate(shape)]),
     "Exp": np.exp,
