@@ -286,6 +286,8 @@ def test_cli_refuses_bad_arguments_with_a_message():
     assert result.returncode != 0 and "expected a positive whole number, got -1" in result.stderr
     result = vaeport_cli("train", "--channels", "8,16,32")
     assert result.returncode != 0 and "channels must list 1 to 2 convolutions" in result.stderr
+    result = vaeport_cli("train", "--architecture", "mlp", "--channels", "8,16")
+    assert result.returncode != 0 and "--architecture mlp has none" in result.stderr
 
 
 def test_batch_larger_than_the_data_is_refused(tmp_path, data_root):

@@ -114,7 +114,10 @@ def _add_train(sub) -> None:
 def train_config(args):
     """The TrainConfig that `vaeport train` runs: the defaults with the options given (one option per field)."""
     from vaeport.training.config import TrainConfig
+    from vaeport.training.errors import ConfigError
 
+    if args.architecture == "mlp" and args.channels is not None:
+        raise ConfigError("--channels sets the convolutions of the conv architecture; --architecture mlp has none")
     given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{name: value for name, value in given.items() if value is not None})
 
