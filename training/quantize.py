@@ -229,9 +229,9 @@ def _rewrite_logistic(graph, producers: dict, weights: dict, file_name: str) -> 
             consumers[name] = consumers.get(name, 0) + 1
     chain, tensor = [], graph.output[0].name
     for op_types in (("Reciprocal",), ("Add",), ("Exp",), ("Neg",), LAST_LAYERS):
+        if op_types == LAST_LAYERS:  # the logits may come through a Reshape
+            tensor = _past_pass_through(tensor, producers)
         node = producers.get(tensor)
-        while node is not None and node.op_type in PASS_THROUGH and op_types == LAST_LAYERS:
-            node = producers.get(node.input[0])
         if node is None or node.op_type not in op_types or (chain and consumers.get(tensor) != 1):
             raise ExportError(
                 f"{file_name} does not end in the logistic 1 / (1 + exp(-x)) after its last layer (Gemm or "
@@ -262,13 +262,20 @@ def _rewrite_logistic(graph, producers: dict, weights: dict, file_name: str) -> 
     graph.node.insert(index, divide)
 
 
-def _origin(tensor: str, producers: dict) -> str | None:
-    """``"relu"`` or ``"image"`` when a layer's input is known non-negative, so uint8 with zero point 0
-    holds it; None when it may take any value (it then stays float)."""
+def _past_pass_through(tensor: str, producers: dict) -> str:
+    """The tensor that ``tensor`` carries unchanged through ``PASS_THROUGH`` nodes (itself if none)."""
     node = producers.get(tensor)
     while node is not None and node.op_type in PASS_THROUGH:
         tensor = node.input[0]
         node = producers.get(tensor)
+    return tensor
+
+
+def _origin(tensor: str, producers: dict) -> str | None:
+    """``"relu"`` or ``"image"`` when a layer's input is known non-negative, so uint8 with zero point 0
+    holds it; None when it may take any value (it then stays float)."""
+    tensor = _past_pass_through(tensor, producers)
+    node = producers.get(tensor)
     if node is None:
         return "image" if tensor == ENCODER_INPUT else None
     return "relu" if node.op_type == "Relu" else None
